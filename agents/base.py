@@ -1,0 +1,96 @@
+"""The ``Policy`` protocol: what acts in an environment.
+
+A runner hands a policy a batch of :class:`TurnRequest` (one per agent that must act, across many
+episodes) and gets back one :class:`Generation` each. LLM policies read ``request.messages`` (the
+chat conversation so far); non-LLM baselines read ``request.context`` (the environment, observation and
+info). Batching across episodes and agents that share a policy is the runner's job.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from envalign.envs.core import ActContext
+
+Message = dict[str, str]
+Conversation = list[Message]
+
+
+@dataclass
+class SamplingParams:
+    """How to sample a reply.
+
+    Attributes:
+        temperature: Softmax temperature; 0 means greedy.
+        top_p: Nucleus sampling mass.
+        max_new_tokens: Cap on generated tokens.
+        stop: Strings that end the reply (not included in it).
+        seed: Seed for reproducible sampling (``None``: not reproducible).
+    """
+
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_new_tokens: int = 128
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature}.")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {self.top_p}.")
+        if self.max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}.")
+
+
+@dataclass
+class Generation:
+    """One reply of a policy.
+
+    Attributes:
+        text: The action text.
+        token_ids: The generated token ids (empty for non-LLM policies).
+        logprobs: Per-token log-probabilities under the sampling policy, when the backend has them.
+        prompt_token_ids: The exact prompt ids the reply was generated from, when known.
+        finish_reason: ``"stop"``, ``"length"`` or ``"scripted"``.
+    """
+
+    text: str
+    token_ids: list[int] = field(default_factory=list)
+    logprobs: list[float] | None = None
+    prompt_token_ids: list[int] | None = None
+    finish_reason: str = "stop"
+
+
+@dataclass
+class TurnRequest:
+    """One agent's turn to act.
+
+    Attributes:
+        messages: The agent's conversation so far, ending with the newest observation.
+        context: The environment-side view (for scripted policies and likelihood scoring).
+        valid_actions: Admissible actions, when the environment lists them.
+    """
+
+    messages: Conversation
+    context: ActContext
+    valid_actions: list[str] | None = None
+
+
+@runtime_checkable
+class Policy(Protocol):
+    """Anything that turns a batch of turn requests into a batch of generations."""
+
+    name: str
+
+    def act(self, requests: Sequence[TurnRequest]) -> list[Generation]:
+        """Return one generation per request, in order."""
+        ...
+
+
+def valid_actions_of(info: dict[str, Any]) -> list[str] | None:
+    """Return ``info["valid_actions"]`` when the environment lists them."""
+    actions = info.get("valid_actions")
+    return list(actions) if actions else None

@@ -1,0 +1,137 @@
+"""``envalign run``: play episodes with built-in or LLM policies and write them as JSON Lines."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import sys
+from typing import Any
+
+from envalign.envs.errors import ConfigError
+
+
+def add_commands(subparsers: Any) -> None:
+    """Add ``run``."""
+    run = subparsers.add_parser(
+        "run",
+        help="run episodes of an environment and summarise them",
+        description="Run episodes with one policy for every agent or one per agent.",
+    )
+    run.add_argument("env_id", metavar="ID", help="environment id, e.g. envalign/Ultimatum-v0")
+    run.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        metavar="[AGENT=]NAME",
+        help="policy for every agent, or AGENT=NAME for one agent (repeatable); "
+        "NAME is random, scripted or another baseline the environment lists (default: random)",
+    )
+    run.add_argument("--episodes", type=_positive, default=10, help="number of episodes (default 10)")
+    run.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
+    run.add_argument("--concurrency", type=_positive, default=8, help="episodes in flight (default 8)")
+    run.add_argument("--out", metavar="FILE.jsonl", help="write the episodes here as JSON Lines")
+    run.add_argument(
+        "--env-arg",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="environment keyword argument (VALUE parsed as JSON when it can be)",
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(handler=run_command)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def parse_env_args(pairs: list[str]) -> dict[str, Any]:
+    """Turn ``["low=0", "operations=\\"+-\\""]`` into keyword arguments (JSON values where valid)."""
+    kwargs: dict[str, Any] = {}
+    for pair in pairs:
+        key, separator, value = pair.partition("=")
+        if not separator or not key:
+            raise ConfigError(f"--env-arg expects KEY=VALUE, got '{pair}'.")
+        try:
+            kwargs[key] = json.loads(value)
+        except json.JSONDecodeError:
+            kwargs[key] = value
+    return kwargs
+
+
+def parse_policies(values: list[str], agents: list[str]) -> dict[str, str]:
+    """Turn ``["random", "agent_1=scripted"]`` into ``{"*": "random", "agent_1": "scripted"}``."""
+    mapping: dict[str, str] = {}
+    for value in values or ["random"]:
+        agent, separator, name = value.partition("=")
+        if not separator:
+            agent, name = "*", value
+        if agent != "*" and agent not in agents:
+            close = difflib.get_close_matches(agent, agents, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"Unknown agent '{agent}' in --policy; agents: {', '.join(agents)}.{hint}")
+        mapping[agent] = name
+    missing = [a for a in agents if a not in mapping]
+    if missing and "*" not in mapping:
+        mapping["*"] = "random"
+    return mapping
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run the episodes, print the summary table and write the episodes."""
+    from envalign.envs import make_raw, spec
+    from envalign.training.rollout import simulate
+
+    card = spec(args.env_id)
+    env_kwargs = parse_env_args(args.env_arg)
+    try:
+        probe = make_raw(args.env_id, **env_kwargs)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"Cannot build {args.env_id} with {env_kwargs}: {error}") from error
+    agents = list(getattr(probe, "possible_agents", ["agent"]))
+    probe.close()
+    policies = parse_policies(args.policy, agents)
+    result = simulate(
+        card.id,
+        policies,
+        episodes=args.episodes,
+        seed=args.seed,
+        concurrency=args.concurrency,
+        env_kwargs=env_kwargs,
+        out=args.out,
+        progress=not args.quiet and sys.stderr.isatty(),
+    )
+    print_summary(result, policies)
+    if result.interrupted:
+        print(f"Interrupted: {len(result.episodes)} finished episodes kept.", file=sys.stderr)
+        return 130
+    return 0
+
+
+def print_summary(result: Any, policies: dict[str, str]) -> None:
+    """Print the summary table of a simulation."""
+    from rich.console import Console
+    from rich.table import Table
+
+    summary = result.summary
+    table = Table(title=f"{summary.episodes} episodes in {summary.wall_time_s:.2f}s")
+    for column in ("agent", "policy", "mean return", "95% CI", "success"):
+        table.add_column(column, justify="right" if column not in ("agent", "policy") else "left")
+    for agent, stats in summary.agents.items():
+        success = "" if stats.success_rate is None else f"{stats.success_rate:.1%}"
+        policy = policies.get(agent, policies.get("*", ""))
+        table.add_row(agent, policy, f"{stats.mean_return:+.4f}", f"±{stats.ci95:.4f}", success)
+    console = Console()
+    console.print(table)
+    overall = "n/a" if summary.success_rate is None else f"{summary.success_rate:.1%}"
+    console.print(
+        f"success rate {overall} · mean steps {summary.mean_steps:.2f} · "
+        f"{summary.episodes_per_s:.1f} episodes/s · tokens {summary.tokens}"
+        + (f" ({summary.tokens_per_s:.0f}/s)" if summary.tokens else "")
+    )
+    if result.out is not None:
+        console.print(f"episodes written to {result.out}")

@@ -1,0 +1,1 @@
+"""The embodied family of environments."""

@@ -1,0 +1,1 @@
+"""Reasoning environments with verifiable answers."""

@@ -1,0 +1,1 @@
+"""Social-interaction and collective-intelligence games."""

@@ -1,0 +1,46 @@
+"""Shared test configuration: markers for Docker and GPU tests.
+
+``docker`` tests need a reachable engine. In CI (``CI=true``) a missing engine fails them; elsewhere
+they are skipped with the reason. ``gpu`` tests are skipped without CUDA.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+import pytest
+
+
+@functools.cache
+def docker_problem() -> str | None:
+    """Return why no Docker engine is usable, or None when one answers."""
+    try:
+        import docker
+
+        client = docker.from_env(timeout=10)
+        client.ping()
+        client.close()
+    except Exception as error:  # any failure means: no engine
+        return f"no Docker engine reachable ({type(error).__name__}: {error})"
+    return None
+
+
+@functools.cache
+def cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if item.get_closest_marker("docker") is not None:
+        problem = docker_problem()
+        if problem is not None:
+            if os.environ.get("CI", "").lower() == "true":
+                pytest.fail(f"CI requires a Docker engine: {problem}", pytrace=False)
+            pytest.skip(problem)
+    if item.get_closest_marker("gpu") is not None and not cuda_available():
+        pytest.skip("needs a CUDA GPU")

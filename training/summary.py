@@ -1,0 +1,85 @@
+"""Summary statistics of a set of episodes: mean return with a 95% interval, success rate, throughput."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from envalign.training.episodes import Episode
+
+Z_95 = 1.959963984540054
+
+
+@dataclass
+class AgentStats:
+    """Return statistics of one agent over the episodes."""
+
+    mean_return: float
+    ci95: float
+    success_rate: float | None
+
+
+@dataclass
+class Summary:
+    """Aggregate statistics of a run.
+
+    Attributes:
+        episodes: Number of finished episodes.
+        agents: Per-agent return statistics.
+        success_rate: Share of episodes whose reported success is true (``None`` if none reports it).
+        mean_steps: Mean environment steps per episode.
+        tokens: Generated tokens, over all turns.
+        wall_time_s: Seconds for the whole run.
+    """
+
+    episodes: int
+    agents: dict[str, AgentStats] = field(default_factory=dict)
+    success_rate: float | None = None
+    mean_steps: float = 0.0
+    tokens: int = 0
+    wall_time_s: float = 0.0
+
+    @property
+    def episodes_per_s(self) -> float:
+        """Finished episodes per second of wall time."""
+        return self.episodes / self.wall_time_s if self.wall_time_s > 0 else 0.0
+
+    @property
+    def tokens_per_s(self) -> float:
+        """Generated tokens per second of wall time."""
+        return self.tokens / self.wall_time_s if self.wall_time_s > 0 else 0.0
+
+
+def mean_and_ci95(values: Sequence[float]) -> tuple[float, float]:
+    """Return the mean and the half-width of its normal-approximation 95% interval."""
+    if not values:
+        return 0.0, 0.0
+    mean = math.fsum(values) / len(values)
+    if len(values) < 2:
+        return mean, 0.0
+    variance = math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1)
+    return mean, Z_95 * math.sqrt(variance / len(values))
+
+
+def episode_success(episode: Episode) -> bool | None:
+    """An episode succeeds when every agent that reports success reports true."""
+    reported = [value for value in episode.success.values() if value is not None]
+    return all(reported) if reported else None
+
+
+def summarize(episodes: Sequence[Episode], wall_time_s: float) -> Summary:
+    """Compute the :class:`Summary` of ``episodes``."""
+    summary = Summary(episodes=len(episodes), wall_time_s=wall_time_s)
+    agents = sorted({agent for episode in episodes for agent in episode.agents})
+    for agent in agents:
+        values = [e.returns[agent] for e in episodes if agent in e.returns]
+        mean, ci = mean_and_ci95(values)
+        flags = [e.success.get(agent) for e in episodes if e.success.get(agent) is not None]
+        rate = sum(map(bool, flags)) / len(flags) if flags else None
+        summary.agents[agent] = AgentStats(mean, ci, rate)
+    outcomes = [o for o in map(episode_success, episodes) if o is not None]
+    summary.success_rate = sum(outcomes) / len(outcomes) if outcomes else None
+    summary.mean_steps = math.fsum(e.steps for e in episodes) / len(episodes) if episodes else 0.0
+    summary.tokens = sum(len(turn.token_ids) for e in episodes for turn in e.turns)
+    return summary
