@@ -3,6 +3,9 @@
 from envalign.envs.registry import register
 
 ULTIMATUM = "envalign.envs.social.ultimatum"
+DILEMMA = "envalign.envs.social.prisoners_dilemma"
+PUBLIC_GOODS = "envalign.envs.social.public_goods"
+NEGOTIATION = "envalign.envs.social.negotiation"
 
 
 def register_all() -> None:
@@ -12,11 +15,55 @@ def register_all() -> None:
         f"{ULTIMATUM}:UltimatumEnv",
         family="social",
         num_agents=2,
-        description="Proposer splits 100 coins in text, responder accepts or rejects; payoffs as rewards.",
+        description="Proposer splits 100 coins in text, responder accepts or rejects; payoffs as rewards.",  # noqa: E501
         policies={
             "scripted": f"{ULTIMATUM}:fair_policy",
             "fair": f"{ULTIMATUM}:fair_policy",
             "greedy": f"{ULTIMATUM}:greedy_policy",
             "random": f"{ULTIMATUM}:random_policy",
+        },
+    )
+    register(
+        "envalign/PrisonersDilemma-v0",
+        f"{DILEMMA}:PrisonersDilemmaEnv",
+        family="social",
+        num_agents=2,
+        description="Iterated prisoner's dilemma, a message before each move; payoffs as rewards.",
+        tags=("game-theory", "cheap-talk"),
+        policies={
+            "scripted": f"{DILEMMA}:tit_for_tat",
+            "tit_for_tat": f"{DILEMMA}:tit_for_tat",
+            "always_defect": f"{DILEMMA}:always_defect",
+            "always_cooperate": f"{DILEMMA}:always_cooperate",
+            "random": f"{DILEMMA}:random_move",
+        },
+    )
+    register(
+        "envalign/PublicGoods-v0",
+        f"{PUBLIC_GOODS}:PublicGoodsEnv",
+        family="social",
+        num_agents=4,
+        description="N players contribute to a multiplied common pot; payoffs, cooperation rate.",
+        tags=("game-theory",),
+        policies={
+            "scripted": f"{PUBLIC_GOODS}:conditional_cooperator",
+            "conditional_cooperator": f"{PUBLIC_GOODS}:conditional_cooperator",
+            "full_contributor": f"{PUBLIC_GOODS}:full_contributor",
+            "free_rider": f"{PUBLIC_GOODS}:free_rider",
+            "random": f"{PUBLIC_GOODS}:random_contributor",
+        },
+    )
+    register(
+        "envalign/Negotiation-v0",
+        f"{NEGOTIATION}:NegotiationEnv",
+        family="social",
+        num_agents=2,
+        description="Deal or No Deal: split books, hats and balls under private values in text.",
+        tags=("negotiation",),
+        policies={
+            "scripted": f"{NEGOTIATION}:fair_negotiator",
+            "fair": f"{NEGOTIATION}:fair_negotiator",
+            "greedy": f"{NEGOTIATION}:greedy_negotiator",
+            "random": f"{NEGOTIATION}:random_negotiator",
         },
     )
