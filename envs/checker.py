@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from envalign.envs.core import SINGLE_AGENT
-from envalign.envs.errors import ConformanceError, InvalidInfo
+from envalign.envs.errors import ConformanceError
 from envalign.envs.info import validate_info
 from envalign.envs.registry import make_raw, spec
 
@@ -55,8 +55,8 @@ def check_env(env_id: str, *, episodes: int = 3, skip_upstream: bool = False, **
             run()
         except ConformanceError:
             raise
-        except (AssertionError, InvalidInfo) as error:
-            raise ConformanceError(f"{env_id}: {error}") from error
+        except Exception as error:  # any failure of the environment is a conformance failure
+            raise ConformanceError(f"{env_id}: {type(error).__name__}: {error}") from error
 
 
 def upstream_checks(factory: Callable[[], Any], multi_agent: bool) -> None:

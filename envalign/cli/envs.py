@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import sys
 from typing import Any
 
 
@@ -32,18 +33,20 @@ def list_command(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     table = Table(title=f"envalign environments ({len(cards)})")
-    for column in ("id", "family", "agents", "signals", "docker", "description"):
-        table.add_column(column, overflow="fold")
+    table.add_column("id", no_wrap=True, style="bold")
+    for column in ("family", "agents", "signals", "docker"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("description", overflow="fold", min_width=30)
     for card in cards:
         table.add_row(
             card.id,
             card.family,
             str(card.num_agents),
-            ",".join(card.signals),
+            " ".join(card.signals),
             "yes" if card.needs_docker else "",
             card.description + ("" if card.source == "envalign" else f" [plugin: {card.source}]"),
         )
-    Console().print(table)
+    Console(width=None if sys.stdout.isatty() else 160).print(table)
     return 0
 
 

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Make sure a Docker engine answers, for the sandbox tests.
+# If none does and we run as root on Debian, install docker.io (and debootstrap, which builds the
+# sandbox image offline), start dockerd in the background and wait for it.
+# With CI=true a missing engine is an error; elsewhere Docker tests are skipped with a reason.
+set -u
+
+engine_up() { docker info >/dev/null 2>&1; }
+
+if engine_up; then
+  echo "docker: engine reachable"
+  exit 0
+fi
+
+if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then
+  missing=""
+  command -v dockerd >/dev/null 2>&1 || missing="$missing docker.io"
+  command -v debootstrap >/dev/null 2>&1 || missing="$missing debootstrap"
+  if [ -n "$missing" ]; then
+    echo "docker: installing$missing from Debian"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing >/dev/null
+  fi
+  if command -v dockerd >/dev/null 2>&1; then
+    echo "docker: starting dockerd (log: /tmp/envalign-dockerd.log)"
+    nohup dockerd >/tmp/envalign-dockerd.log 2>&1 &
+    for _ in $(seq 1 60); do
+      engine_up && { echo "docker: engine started"; exit 0; }
+      sleep 1
+    done
+    tail -n 20 /tmp/envalign-dockerd.log >&2
+  fi
+fi
+
+if [ "${CI:-}" = "true" ]; then
+  echo "docker: ERROR no Docker engine reachable and none could be started; CI requires one." >&2
+  exit 1
+fi
+echo "docker: no engine reachable; Docker tests will be skipped (start one, or run as root on Debian)."
+exit 0
