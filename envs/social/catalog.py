@@ -6,6 +6,7 @@ ULTIMATUM = "envalign.envs.social.ultimatum"
 DILEMMA = "envalign.envs.social.prisoners_dilemma"
 PUBLIC_GOODS = "envalign.envs.social.public_goods"
 NEGOTIATION = "envalign.envs.social.negotiation"
+DELIBERATION = "envalign.envs.social.deliberation"
 
 
 def register_all() -> None:
@@ -65,5 +66,19 @@ def register_all() -> None:
             "fair": f"{NEGOTIATION}:fair_negotiator",
             "greedy": f"{NEGOTIATION}:greedy_negotiator",
             "random": f"{NEGOTIATION}:random_negotiator",
+        },
+    )
+    register(
+        "envalign/Deliberation-v0",
+        f"{DELIBERATION}:DeliberationEnv",
+        family="collective",
+        num_agents=3,
+        description="Agents answer known-answer questions, read each other's reasons, then vote.",
+        tags=("collective-intelligence", "majority", "borda"),
+        policies={
+            "scripted": f"{DELIBERATION}:honest_agent",
+            "honest": f"{DELIBERATION}:honest_agent",
+            "majority_follower": f"{DELIBERATION}:majority_follower",
+            "random": f"{DELIBERATION}:random_answerer",
         },
     )
