@@ -1,4 +1,6 @@
-"""envalign.agents: the ``Policy`` protocol and its implementations (baselines, transformers, LangChain).
+"""envalign.agents: the ``Policy`` protocol and its implementations.
+
+Implementations: baselines, transformers, LangChain.
 
 Heavy backends (torch, transformers, langchain) are imported only by the modules that use them.
 """

@@ -2,8 +2,8 @@
 
 A runner hands a policy a batch of :class:`TurnRequest` (one per agent that must act, across many
 episodes) and gets back one :class:`Generation` each. LLM policies read ``request.messages`` (the
-chat conversation so far); non-LLM baselines read ``request.context`` (the environment, observation and
-info). Batching across episodes and agents that share a policy is the runner's job.
+chat conversation so far); non-LLM baselines read ``request.context`` (the environment,
+observation and info). Batching across episodes and agents that share a policy is the runner's job.
 """
 
 from __future__ import annotations
@@ -54,7 +54,12 @@ class Generation:
         token_ids: The generated token ids (empty for non-LLM policies).
         logprobs: Per-token log-probabilities under the sampling policy, when the backend has them.
         prompt_token_ids: The exact prompt ids the reply was generated from, when known.
-        finish_reason: ``"stop"``, ``"length"`` or ``"scripted"``.
+        finish_reason: ``"stop"`` (end of sequence or a stop string), ``"length"`` (hit
+            ``max_new_tokens``), ``"scripted"`` (a baseline) or ``"likelihood"`` (chosen among
+            ``valid_actions`` by score).
+        model_logprobs: Per-token log-probabilities under the raw model (temperature 1, no top-p),
+            when the backend has them; equal to ``logprobs`` for greedy decoding.
+        action_scores: In likelihood mode, the normalised score of every valid action, in order.
     """
 
     text: str
@@ -62,6 +67,8 @@ class Generation:
     logprobs: list[float] | None = None
     prompt_token_ids: list[int] | None = None
     finish_reason: str = "stop"
+    model_logprobs: list[float] | None = None
+    action_scores: list[float] | None = None
 
 
 @dataclass

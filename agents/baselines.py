@@ -1,9 +1,9 @@
 """Non-LLM baselines: the scripted and random policies that environments register by name.
 
-Each environment's card lists its baselines (``policies={"scripted": "module:fn", ...}``); a baseline
-is a function of an :class:`~envalign.envs.core.ActContext` returning the action text. Environments
-without a ``random`` entry get :func:`generic_random`, which picks among ``valid_actions`` or writes
-short random text.
+Each environment's card lists its baselines (``policies={"scripted": "module:fn", ...}``); a
+baseline is a function of an :class:`~envalign.envs.core.ActContext` returning the action text.
+Environments without a ``random`` entry get :func:`generic_random`, which picks among
+``valid_actions`` or writes short random text.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Resolve a policy from its name on the command line.
 
 ``random``, ``scripted`` and any other baseline the environment registered resolve to a
-:class:`~envalign.agents.baselines.BaselinePolicy`. Other kinds of policy (``hf:PATH``, model presets)
-register a loader here under a prefix or a name.
+:class:`~envalign.agents.baselines.BaselinePolicy`. Other kinds of policy (``hf:PATH``, model
+presets) register a loader here under a prefix or a name.
 """
 
 from __future__ import annotations
@@ -11,11 +11,39 @@ from collections.abc import Callable
 
 from envalign.agents.base import Policy
 from envalign.agents.baselines import baseline_policy
+from envalign.envs.errors import ConfigError
 
 #: ``prefix -> loader(argument, env_id)`` for names written ``prefix:argument``.
 PREFIX_LOADERS: dict[str, Callable[[str, str], Policy]] = {}
 #: ``name -> loader(env_id)`` for whole names (model presets such as ``smollm2-135m-instruct``).
 NAMED_LOADERS: dict[str, Callable[[str], Policy]] = {}
+
+
+def _load_transformers(name_or_path: str, display_name: str) -> Policy:
+    from envalign.agents.transformers_policy import TransformersPolicy
+
+    return TransformersPolicy.from_pretrained(name_or_path, name=display_name)
+
+
+def _hf_loader(argument: str, env_id: str) -> Policy:
+    if not argument:
+        raise ConfigError(
+            "Write a model after 'hf:', e.g. hf:./my-model or "
+            "hf:HuggingFaceTB/SmolLM2-135M-Instruct."
+        )
+    return _load_transformers(argument, f"hf:{argument}")
+
+
+def _preset_loader(preset: str) -> Callable[[str], Policy]:
+    def load(env_id: str) -> Policy:
+        return _load_transformers(preset, preset)
+
+    return load
+
+
+PREFIX_LOADERS["hf"] = _hf_loader
+NAMED_LOADERS["smollm2-135m-instruct"] = _preset_loader("smollm2-135m-instruct")
+NAMED_LOADERS["tiny-random"] = _preset_loader("tiny-random")
 
 
 def resolve_policy(name: str, env_id: str) -> Policy:
