@@ -153,13 +153,15 @@ class DeliberationEnv(TextParallelEnv):
     ``num_agents`` agents (``agent_0`` ...) get the same multiple-choice question with a known
     answer. In round 0 each answers alone; in each of the ``rounds`` deliberation rounds every agent
     sees the others' latest answers and reasons and answers again. After the last round the group
-    answer is formed by ``aggregation``: ``"majority"`` (plurality of final answers) or ``"borda"`` (Borda
-    count over the agents' rankings). Ties are broken at random from the episode's seed. An episode
-    asks ``questions_per_episode`` questions drawn from the seed. All agents act every step.
+    answer is formed by ``aggregation``: ``"majority"`` (plurality of final answers) or
+    ``"borda"`` (Borda count over the agents' rankings). Ties are broken at random from the
+    episode's seed. An episode asks ``questions_per_episode`` questions drawn from the seed. All
+    agents act every step.
 
     ## Observation
     ``{"observation": [question_index, round, own_answer, agreeing], "text": str}`` where
-    ``own_answer`` is 0 for none, 1 for A and so on, and ``agreeing`` counts the other agents whose last answer equals the agent's own.
+    ``own_answer`` is 0 for none, 1 for A and so on, and ``agreeing`` counts the other agents
+    whose last answer equals the agent's own.
 
     ## Action
     ``ANSWER: X`` (a letter; a reply opening with the letter also counts), optionally
