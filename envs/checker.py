@@ -38,7 +38,9 @@ MALFORMED_ACTIONS: tuple[Any, ...] = (
 STEP_BUDGET_S = 60.0
 
 
-def check_env(env_id: str, *, episodes: int = 3, skip_upstream: bool = False, **kwargs: Any) -> None:
+def check_env(
+    env_id: str, *, episodes: int = 3, skip_upstream: bool = False, **kwargs: Any
+) -> None:
     """Run every conformance check on ``env_id``; raise :class:`ConformanceError` on the first failure."""
     card = spec(env_id)
     factory = lambda: make_raw(env_id, **kwargs)  # noqa: E731 - a fresh environment per check
@@ -108,7 +110,9 @@ def check_malformed_actions(factory: Callable[[], Any], actions: tuple[Any, ...]
         for agent, (_, reward, _, _, agent_info, acted) in step.items():
             _validate(agent, reward, agent_info)
             if acted and not agent_info["feedback"]:
-                raise ConformanceError(f"no feedback to {agent} for the action {str(action)[:60]!r}.")
+                raise ConformanceError(
+                    f"no feedback to {agent} for the action {str(action)[:60]!r}."
+                )
 
 
 def play(env: Any, *, seed: int, actions: Callable[..., Any]) -> Iterator[dict[str, tuple]]:
@@ -175,7 +179,9 @@ def _step(
 
 def _validate(agent: str, reward: Any, info: dict[str, Any]) -> None:
     if not isinstance(reward, (int, float)) or not math.isfinite(reward):
-        raise ConformanceError(f"{agent} got the reward {reward!r}; rewards must be finite numbers.")
+        raise ConformanceError(
+            f"{agent} got the reward {reward!r}; rewards must be finite numbers."
+        )
     validate_info(info, reward)
 
 

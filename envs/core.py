@@ -79,7 +79,7 @@ class TextEnv(gymnasium.Env[str, str]):
         max_observation_length: Bound of the observation space.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata: dict[str, Any] = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(
         self,
@@ -141,7 +141,9 @@ class TextParallelEnv(ParallelEnv[str, dict[str, Any], str]):
             agent: multi_agent_observation_space(self.num_features, max_observation_length)
             for agent in self.possible_agents
         }
-        self._action_spaces = {agent: text_space(max_action_length) for agent in self.possible_agents}
+        self._action_spaces = {
+            agent: text_space(max_action_length) for agent in self.possible_agents
+        }
         self.transcript: list[str] = []
 
     def observation_space(self, agent: str) -> spaces.Space[Any]:

@@ -190,7 +190,10 @@ def _register_pettingzoo(card: EnvCard) -> None:
 
     pettingzoo.register("parallel", card.id, entry_point=card.entry_point, kwargs=card.kwargs)
     pettingzoo.register(
-        "aec", card.id, entry_point=functools.partial(_make_aec, card.entry_point), kwargs=card.kwargs
+        "aec",
+        card.id,
+        entry_point=functools.partial(_make_aec, card.entry_point),
+        kwargs=card.kwargs,
     )
 
 

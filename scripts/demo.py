@@ -37,10 +37,28 @@ def catalog() -> None:
 
 def simulations() -> None:
     section("Simulations with built-in policies, written as JSON Lines")
-    envalign("run", "envalign/Ultimatum-v0", "--policy", "random", "--episodes", "100",
-             "--out", str(RUNS / "ultimatum-random.jsonl"), "--quiet")
-    envalign("run", "envalign/Ultimatum-v0", "--policy", "proposer=greedy",
-             "--policy", "responder=fair", "--episodes", "20", "--quiet")
+    envalign(
+        "run",
+        "envalign/Ultimatum-v0",
+        "--policy",
+        "random",
+        "--episodes",
+        "100",
+        "--out",
+        str(RUNS / "ultimatum-random.jsonl"),
+        "--quiet",
+    )
+    envalign(
+        "run",
+        "envalign/Ultimatum-v0",
+        "--policy",
+        "proposer=greedy",
+        "--policy",
+        "responder=fair",
+        "--episodes",
+        "20",
+        "--quiet",
+    )
     envalign("run", "envalign/Arithmetic-v0", "--policy", "scripted", "--episodes", "50", "--quiet")
 
 
@@ -52,8 +70,9 @@ def python_api() -> None:
     observation, _ = env.reset(seed=3)
     console.print(f"observation: {observation!r}")
     _, reward, _, _, info = env.step("Maybe 42?")
-    console.print(f"reward {reward}, components {info['reward_components']}, "
-                  f"feedback {info['feedback']!r}")
+    console.print(
+        f"reward {reward}, components {info['reward_components']}, feedback {info['feedback']!r}"
+    )
 
 
 SECTIONS = [catalog, simulations, python_api]

@@ -8,8 +8,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-ROOMS = {"envalign": "envalign", "envs": "envalign/envs", "agents": "envalign/agents",
-         "training": "envalign/training", "sandbox": "envalign/sandbox"}
+ROOMS = {
+    "envalign": "envalign",
+    "envs": "envalign/envs",
+    "agents": "envalign/agents",
+    "training": "envalign/training",
+    "sandbox": "envalign/sandbox",
+}
 
 
 def source_modules() -> set[str]:
@@ -26,7 +31,8 @@ def wheel(tmp_path_factory):
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(ROOT)],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
     (path,) = out.glob("envalign-*.whl")
     return path
@@ -39,7 +45,8 @@ def test_wheel_contains_every_module_and_data_file(wheel):
     data = {p for p in names if p.endswith((".json", ".jsonl", ".sql"))}
     shipped = {
         f"{ROOMS[folder]}/{p.relative_to(ROOT / folder).as_posix()}"
-        for folder in ROOMS for p in (ROOT / folder).rglob("*")
+        for folder in ROOMS
+        for p in (ROOT / folder).rglob("*")
         if p.suffix in (".json", ".jsonl", ".sql") and "__pycache__" not in p.parts
     }
     assert shipped <= data
@@ -61,7 +68,9 @@ def test_every_module_imports_from_the_wheel(wheel, tmp_path):
         f"    assert module.__file__.startswith({str(tmp_path)!r}), (name, module.__file__)\n"
         "print('imported', len(sys.modules))\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr[-3000:]
 
 
@@ -73,5 +82,7 @@ def test_import_and_list_do_not_import_torch():
         "heavy = [m for m in ('torch', 'transformers', 'docker', 'langchain_core', 'ray') if m in sys.modules]\n"
         "print(heavy)\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script], check=True, capture_output=True, text=True
+    )
     assert result.stdout.strip() == "[]"

@@ -13,7 +13,9 @@ def add_commands(subparsers: Any) -> None:
     """Add ``list`` and ``info``."""
     listing = subparsers.add_parser("list", help="list the registered environments (with plugins)")
     listing.add_argument("--json", action="store_true", help="print the catalog as JSON")
-    listing.add_argument("--family", help="only this family (social, collective, tool, embodied...)")
+    listing.add_argument(
+        "--family", help="only this family (social, collective, tool, embodied...)"
+    )
     listing.set_defaults(handler=list_command)
     info = subparsers.add_parser("info", help="show an environment's card and documentation")
     info.add_argument("env_id", metavar="ID", help="environment id, e.g. envalign/Arithmetic-v0")

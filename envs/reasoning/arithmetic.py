@@ -65,7 +65,9 @@ class ArithmeticEnv(TextEnv):
             raise ValueError(f"low ({low}) must not exceed high ({high}).")
         unknown = set(operations) - set(OPERATIONS)
         if unknown or not operations:
-            raise ValueError(f"operations must be drawn from {''.join(OPERATIONS)!r}, got {operations!r}.")
+            raise ValueError(
+                f"operations must be drawn from {''.join(OPERATIONS)!r}, got {operations!r}."
+            )
         self.low, self.high, self.operations = low, high, operations
         self.question = ""
         self.answer = 0

@@ -12,5 +12,8 @@ def register_all() -> None:
         f"{ARITHMETIC}:ArithmeticEnv",
         family="reasoning",
         description="Single-turn 'What is a + b?'; reward 1 when the first number in the reply is right.",
-        policies={"scripted": f"{ARITHMETIC}:scripted_policy", "random": f"{ARITHMETIC}:random_policy"},
+        policies={
+            "scripted": f"{ARITHMETIC}:scripted_policy",
+            "random": f"{ARITHMETIC}:random_policy",
+        },
     )

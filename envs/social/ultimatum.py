@@ -68,7 +68,9 @@ class UltimatumEnv(TextParallelEnv):
     metadata = {"render_modes": ["ansi"], "name": "ultimatum_v0"}
     num_features = 3
 
-    def __init__(self, pot: int = 100, max_invalid: int = 3, render_mode: str | None = None) -> None:
+    def __init__(
+        self, pot: int = 100, max_invalid: int = 3, render_mode: str | None = None
+    ) -> None:
         super().__init__([PROPOSER, RESPONDER], render_mode=render_mode, max_action_length=2_048)
         if pot < 1 or max_invalid < 1:
             raise ValueError("pot and max_invalid must be at least 1.")

@@ -17,7 +17,9 @@ def test_list_json_is_the_catalog(capsys):
     cards = json.loads(capsys.readouterr().out)
     ids = {card["id"] for card in cards}
     assert {"envalign/Arithmetic-v0", "envalign/Ultimatum-v0"} <= ids
-    assert all({"family", "num_agents", "signals", "needs_docker", "description"} <= set(c) for c in cards)
+    assert all(
+        {"family", "num_agents", "signals", "needs_docker", "description"} <= set(c) for c in cards
+    )
 
 
 def test_list_table_and_family_filter(capsys):
@@ -39,7 +41,10 @@ def test_info_shows_the_documentation(capsys):
         (["run", "envalign/Ultimatum-v1"], "Did you mean 'envalign/Ultimatum-v0'?"),
         (["run", "envalign/Ultimatum-v0", "--policy", "proposr=fair"], "Did you mean 'proposer'?"),
         (["run", "envalign/Ultimatum-v0", "--policy", "telepathic"], "built-in policies are"),
-        (["run", "envalign/Arithmetic-v0", "--env-arg", "low=9", "--env-arg", "high=1"], "must not exceed"),
+        (
+            ["run", "envalign/Arithmetic-v0", "--env-arg", "low=9", "--env-arg", "high=1"],
+            "must not exceed",
+        ),
         (["run", "envalign/Arithmetic-v0", "--episodes", "0"], "must be at least 1"),
         (["run", "envalign/Arithmetic-v0", "--env-arg", "nonsense"], "KEY=VALUE"),
         (["frobnicate"], "invalid choice"),
@@ -54,6 +59,12 @@ def test_errors_are_one_line_without_traceback(argv, expected):
 
 
 def test_help_everywhere():
-    for argv in (["--help"], ["list", "--help"], ["info", "--help"], ["run", "--help"], ["sandbox", "--help"]):
+    for argv in (
+        ["--help"],
+        ["list", "--help"],
+        ["info", "--help"],
+        ["run", "--help"],
+        ["sandbox", "--help"],
+    ):
         result = subprocess.run([ENVALIGN, *argv], capture_output=True, text=True)
         assert result.returncode == 0 and "usage: envalign" in result.stdout

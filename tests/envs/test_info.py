@@ -30,12 +30,26 @@ def test_components_must_sum_to_the_reward():
     "info, message",
     [
         ({"reward_components": {}, "feedback": "", "task_id": "t"}, "lacks"),
-        ({"reward_components": {"a": math.nan}, "feedback": "", "task_id": "t", "metrics": {}}, "finite"),
+        (
+            {"reward_components": {"a": math.nan}, "feedback": "", "task_id": "t", "metrics": {}},
+            "finite",
+        ),
         ({"reward_components": {}, "feedback": None, "task_id": "t", "metrics": {}}, "feedback"),
         ({"reward_components": {}, "feedback": "", "task_id": 3, "metrics": {}}, "task_id"),
-        ({"reward_components": {}, "feedback": "", "task_id": "t", "metrics": {"m": "x"}}, "metrics"),
-        ({"reward_components": {}, "feedback": "", "task_id": "t", "metrics": {},
-          "valid_actions": "go"}, "valid_actions"),
+        (
+            {"reward_components": {}, "feedback": "", "task_id": "t", "metrics": {"m": "x"}},
+            "metrics",
+        ),
+        (
+            {
+                "reward_components": {},
+                "feedback": "",
+                "task_id": "t",
+                "metrics": {},
+                "valid_actions": "go",
+            },
+            "valid_actions",
+        ),
     ],
 )
 def test_validate_info_names_the_wrong_entry(info, message):
@@ -45,4 +59,6 @@ def test_validate_info_names_the_wrong_entry(info, message):
 
 def test_infinite_reward_is_refused():
     with pytest.raises(InvalidInfo, match="finite"):
-        validate_info({"reward_components": {}, "feedback": "", "task_id": "t", "metrics": {}}, math.inf)
+        validate_info(
+            {"reward_components": {}, "feedback": "", "task_id": "t", "metrics": {}}, math.inf
+        )

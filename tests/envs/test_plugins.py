@@ -20,12 +20,15 @@ ENVALIGN = str(Path(sys.executable).with_name("envalign"))
 def installed_plugin():
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "-q", "--no-deps", str(PLUGIN)],
-        check=True, capture_output=True,
+        check=True,
+        capture_output=True,
     )
 
 
 def test_envalign_list_shows_the_plugin_without_any_import(installed_plugin):
-    listing = subprocess.run([ENVALIGN, "list", "--json"], check=True, capture_output=True, text=True)
+    listing = subprocess.run(
+        [ENVALIGN, "list", "--json"], check=True, capture_output=True, text=True
+    )
     cards = {card["id"]: card for card in json.loads(listing.stdout)}
     assert cards["example/GuessNumber-v0"]["source"] == "envalign-example-plugin"
     assert "envalign/Arithmetic-v0" in cards
@@ -38,14 +41,27 @@ def test_envalign_make_finds_the_plugin_environment(installed_plugin):
         "obs, info = env.reset(seed=1)\n"
         "print(type(env.unwrapped).__module__, 'from 1 to 8' in obs)\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script], check=True, capture_output=True, text=True
+    )
     assert result.stdout.split() == ["envalign_example_plugin.guess_number", "True"]
 
 
 def test_plugin_environment_runs_through_the_cli(installed_plugin):
     result = subprocess.run(
-        [ENVALIGN, "run", "example/GuessNumber-v0", "--policy", "scripted", "--episodes", "5", "--quiet"],
-        check=True, capture_output=True, text=True,
+        [
+            ENVALIGN,
+            "run",
+            "example/GuessNumber-v0",
+            "--policy",
+            "scripted",
+            "--episodes",
+            "5",
+            "--quiet",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     assert "100.0%" in result.stdout
 

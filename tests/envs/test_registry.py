@@ -58,26 +58,49 @@ def test_unknown_id_suggests_the_closest():
     ],
 )
 def test_invalid_registrations_are_refused(env_id, fields, message):
-    arguments = {"entry_point": "envalign.envs.reasoning.arithmetic:ArithmeticEnv",
-                 "family": "reasoning", "description": "d", **fields}
+    arguments = {
+        "entry_point": "envalign.envs.reasoning.arithmetic:ArithmeticEnv",
+        "family": "reasoning",
+        "description": "d",
+        **fields,
+    }
     with pytest.raises(RegistrationError, match=message):
         register(env_id, **arguments)
 
 
 def test_same_id_with_another_entry_point_is_refused_but_reregistering_is_idempotent():
-    first = register("test/Twice-v0", "envalign.envs.reasoning.arithmetic:ArithmeticEnv",
-                     family="reasoning", description="d")
-    again = register("test/Twice-v0", "envalign.envs.reasoning.arithmetic:ArithmeticEnv",
-                     family="reasoning", description="d")
+    first = register(
+        "test/Twice-v0",
+        "envalign.envs.reasoning.arithmetic:ArithmeticEnv",
+        family="reasoning",
+        description="d",
+    )
+    again = register(
+        "test/Twice-v0",
+        "envalign.envs.reasoning.arithmetic:ArithmeticEnv",
+        family="reasoning",
+        description="d",
+    )
     assert again is first
     with pytest.raises(RegistrationError, match="already registered"):
-        register("test/Twice-v0", "envalign.envs.social.ultimatum:UltimatumEnv",
-                 family="social", num_agents=2, description="d")
+        register(
+            "test/Twice-v0",
+            "envalign.envs.social.ultimatum:UltimatumEnv",
+            family="social",
+            num_agents=2,
+            description="d",
+        )
 
 
 def test_callable_entry_points_register_a_multi_agent_game_in_both_forms():
-    register("test/CallableUltimatum-v0", lambda **kw: UltimatumEnv(**kw), family="social",
-             num_agents=2, description="d", kwargs={"pot": 7})
+    register(
+        "test/CallableUltimatum-v0",
+        lambda **kw: UltimatumEnv(**kw),
+        family="social",
+        num_agents=2,
+        description="d",
+        kwargs={"pot": 7},
+    )
     assert pettingzoo.make("parallel", "test/CallableUltimatum-v0").pot == 7
     aec = pettingzoo.make("aec", "test/CallableUltimatum-v0")
     aec.reset(seed=0)

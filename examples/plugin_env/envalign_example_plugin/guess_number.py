@@ -45,7 +45,9 @@ class GuessNumberEnv(TextEnv):
         self.secret = int(self.np_random.integers(1, self.high + 1))
         self.tries, self.low_bound, self.high_bound = 0, 1, self.high
         self.transcript = [f"secret {self.secret}"]
-        text = f"I am thinking of a number from 1 to {self.high}. You have {self.max_tries} guesses."
+        text = (
+            f"I am thinking of a number from 1 to {self.high}. You have {self.max_tries} guesses."
+        )
         return text, step_info(0.0, components={}, task_id=str(self.secret))
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
@@ -55,8 +57,13 @@ class GuessNumberEnv(TextEnv):
         truncated = self.tries >= self.max_tries
         if match is None:
             feedback = problem or "Reply with a whole number."
-            info = step_info(-0.1, components={"invalid": -0.1}, feedback=feedback,
-                             task_id=str(self.secret), metrics={"success": False})
+            info = step_info(
+                -0.1,
+                components={"invalid": -0.1},
+                feedback=feedback,
+                task_id=str(self.secret),
+                metrics={"success": False},
+            )
             return feedback, -0.1, False, truncated, info
         guess = int(match.group())
         solved = guess == self.secret
@@ -70,8 +77,13 @@ class GuessNumberEnv(TextEnv):
                 self.high_bound = min(self.high_bound, guess - 1)
         self.transcript.append(feedback)
         reward = 1.0 if solved else 0.0
-        info = step_info(reward, components={"solved": reward}, feedback=feedback,
-                         task_id=str(self.secret), metrics={"success": solved})
+        info = step_info(
+            reward,
+            components={"solved": reward},
+            feedback=feedback,
+            task_id=str(self.secret),
+            metrics={"success": solved},
+        )
         return feedback, reward, solved, truncated and not solved, info
 
 

@@ -6,7 +6,10 @@ import envalign
 from envalign.envs.reasoning.arithmetic import ArithmeticEnv, first_number
 
 
-@given(st.integers(-10**12, 10**12), st.text(alphabet=st.characters(categories=["L", "Zs", "P"]), max_size=30))
+@given(
+    st.integers(-(10**12), 10**12),
+    st.text(alphabet=st.characters(categories=["L", "Zs", "P"]), max_size=30),
+)
 def test_first_number_reads_the_number_after_any_words(value, words):
     assert first_number(f"{words} {value} and 7") == value
 
@@ -16,8 +19,10 @@ def test_first_number_is_none_without_digits(text):
     assert first_number(text) is None
 
 
-@pytest.mark.parametrize("reply, expected", [("8", 8), ("The answer is 8.", 8), ("8.0", 8.0),
-                                             ("−7 degrees", -7), ("-3 then 4", -3)])
+@pytest.mark.parametrize(
+    "reply, expected",
+    [("8", 8), ("The answer is 8.", 8), ("8.0", 8.0), ("−7 degrees", -7), ("-3 then 4", -3)],
+)
 def test_first_number_examples(reply, expected):
     assert first_number(reply) == expected
 

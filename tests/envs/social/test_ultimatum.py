@@ -29,8 +29,9 @@ def test_offer_above_the_pot_is_refused():
     assert parse_offer("OFFER 101", 100)[0] is None
 
 
-@pytest.mark.parametrize("text, accepted", [("ACCEPT", True), ("I reject this.", False),
-                                            ("accept, not reject", True)])
+@pytest.mark.parametrize(
+    "text, accepted", [("ACCEPT", True), ("I reject this.", False), ("accept, not reject", True)]
+)
 def test_decisions_parse(text, accepted):
     assert parse_decision(text) == (accepted, "")
 
@@ -70,7 +71,9 @@ def test_invalid_offer_is_penalised_and_retried():
 
 
 def test_too_many_invalid_offers_end_without_a_deal():
-    _, (_, rewards, terminations, _, infos) = run([{PROPOSER: "?", RESPONDER: ""}] * 3, max_invalid=3)
+    _, (_, rewards, terminations, _, infos) = run(
+        [{PROPOSER: "?", RESPONDER: ""}] * 3, max_invalid=3
+    )
     assert all(terminations.values())
     assert rewards == {PROPOSER: INVALID_PENALTY, RESPONDER: 0.0}
     assert "No deal" in infos[RESPONDER]["feedback"]
