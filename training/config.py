@@ -1,0 +1,473 @@
+"""Training configuration: dataclasses with a default and one line of help per field.
+
+A YAML file maps onto :class:`TrainConfig` section by section (``env``, ``model``, ``rollout``,
+``algorithm``, ``optim``, ``run``). Unknown keys are errors that suggest the closest known key, and
+:meth:`TrainConfig.validate` names the field and the fix for every value that cannot work.
+Environment ids are checked at train time (:func:`check_env`), so a config for an environment that a
+plugin registers later still loads.
+
+Example::
+
+    env: {id: envalign/Arithmetic-v0, kwargs: {low: 0, high: 9}}
+    model: {name: smollm2-135m-instruct, dtype: bfloat16}
+    rollout: {prompts_per_step: 8, group_size: 8, max_new_tokens: 32}
+    algorithm: {name: grpo}
+    optim: {lr: 2.0e-5}
+    run: {steps: 60, output_dir: runs/arithmetic}
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from envalign.envs.errors import ConfigError
+from envalign.training.algorithms import ALGORITHMS, ONLINE
+from envalign.training.algorithms.grpo import NORMALIZATIONS, SCALES
+from envalign.training.algorithms.reinforce import BASELINES
+
+
+def _help(default: Any, text: str) -> Any:
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda: type(default)(default), metadata={"help": text})
+    return field(default=default, metadata={"help": text})
+
+
+@dataclass
+class EnvConfig:
+    """Which environment, and who plays which seat."""
+
+    id: str = _help("envalign/Arithmetic-v0", "Registered environment id.")
+    kwargs: dict[str, Any] = _help({}, "Keyword arguments for the environment.")
+    system_prompt: str | None = _help(None, "Override the agents' system message.")
+    trained_agents: list[str] | None = _help(
+        None,
+        "Agents whose turns are trained; null trains every agent (self-play: one model, every seat).",
+    )
+    opponents: dict[str, str] = _help(
+        {}, "Fixed policies for other agents, {agent: policy name} (e.g. {agent_1: scripted})."
+    )
+
+
+@dataclass
+class LoraConfig:
+    """Low-rank adapters through ``peft`` (only the adapters are trained)."""
+
+    enabled: bool = _help(False, "Train LoRA adapters instead of every weight.")
+    r: int = _help(16, "Adapter rank.")
+    alpha: int = _help(32, "Adapter scaling numerator (scale = alpha / r).")
+    dropout: float = _help(0.0, "Dropout on the adapter input.")
+    target_modules: list[str] = _help(
+        ["q_proj", "k_proj", "v_proj", "o_proj"], "Module names that get adapters."
+    )
+
+
+@dataclass
+class ModelConfig:
+    """The policy model."""
+
+    name: str = _help(
+        "smollm2-135m-instruct",
+        "Model preset (smollm2-135m-instruct), 'tiny-random' (tests), or a local folder / hf:PATH.",
+    )
+    dtype: str = _help(
+        "auto", "Weights dtype: auto (bfloat16 on GPU, float32 on CPU), bfloat16, float32."
+    )
+    device: str = _help("auto", "Device: auto (cuda when available), cuda, cuda:N or cpu.")
+    gradient_checkpointing: bool = _help(False, "Recompute activations in backward to save memory.")
+    lora: LoraConfig = field(default_factory=LoraConfig, metadata={"help": "LoRA adapters."})
+    seed: int = _help(0, "Seed of the tiny random model (model.name: tiny-random only).")
+
+
+@dataclass
+class RolloutConfig:
+    """How episodes are collected each step."""
+
+    prompts_per_step: int = _help(8, "Distinct seeds (tasks) per step.")
+    group_size: int = _help(8, "Episodes per seed (G); group-relative advantages compare them.")
+    max_new_tokens: int = _help(32, "Cap on generated tokens per turn.")
+    max_prompt_tokens: int = _help(
+        1024, "Longer prompts are truncated from the left by the policy."
+    )
+    temperature: float = _help(1.0, "Sampling temperature (> 0 for on-policy RL).")
+    top_p: float = _help(1.0, "Nucleus sampling mass.")
+    concurrency: int = _help(0, "Episodes in flight (0: all episodes of the step at once).")
+    max_batch_size: int = _help(256, "Most sequences generated in one forward batch.")
+
+
+@dataclass
+class AlgorithmConfig:
+    """The learning algorithm and its knobs."""
+
+    name: str = _help("grpo", f"One of {', '.join(ALGORITHMS)}.")
+    credit: str = _help(
+        "episode", "episode: every turn gets the episode return; turn: its reward-to-go."
+    )
+    gamma: float = _help(
+        1.0, "Discount of later turns (turn credit) and of later tokens (PPO's GAE)."
+    )
+    loss_normalization: str = _help(
+        "token", "token (DAPO), sequence (GRPO) or constant (Dr. GRPO: sequences x max_new_tokens)."
+    )
+    scale_rewards: str = _help(
+        "group", "Divide advantages by the group std, the batch std, or none."
+    )
+    clip_low: float = _help(0.2, "Ratio clipped below at 1 - clip_low.")
+    clip_high: float = _help(
+        0.2, "Ratio clipped above at 1 + clip_high (0.28 for DAPO's clip-higher)."
+    )
+    drop_uniform_groups: bool = _help(False, "Skip groups whose rewards are all equal (no signal).")
+    kl_coef: float = _help(0.0, "Weight of the KL penalty to a frozen copy of the initial model.")
+    updates_per_batch: int = _help(1, "Optimizer passes over each rollout batch (PPO epochs).")
+    baseline: str = _help("mean", "REINFORCE baseline: mean (batch mean) or ema (moving average).")
+    baseline_decay: float = _help(0.9, "Moving-average decay of the ema baseline.")
+    lam: float = _help(0.95, "PPO: GAE lambda.")
+    value_coef: float = _help(0.5, "PPO: weight of the value loss.")
+    value_clip: float = _help(0.2, "PPO: clip range of the value update.")
+    beta: float = _help(0.1, "DPO: strength of the implicit KL constraint.")
+    label_smoothing: float = _help(0.0, "DPO: probability that a preference is wrong.")
+    min_credit: float | None = _help(
+        None, "Rejection sampling: keep a group's best only at or above this."
+    )
+    margin: float = _help(1.0, "Stable Alignment: log-prob margin per unit of rating gap.")
+    contrast_weight: float = _help(
+        1.0, "Stable Alignment: weight of the contrastive term (lambda)."
+    )
+
+
+@dataclass
+class OptimConfig:
+    """The optimizer and its schedule."""
+
+    lr: float = _help(1e-5, "Peak learning rate (AdamW).")
+    weight_decay: float = _help(0.0, "AdamW weight decay.")
+    betas: list[float] = _help([0.9, 0.999], "AdamW betas.")
+    max_grad_norm: float = _help(1.0, "Clip the gradient norm to this (0: no clipping).")
+    warmup_steps: int = _help(0, "Linear warm-up steps.")
+    scheduler: str = _help("constant", "constant, linear (to 0) or cosine (to 0) after warm-up.")
+    micro_batch_size: int = _help(
+        16, "Sequences per forward/backward; gradients accumulate over the batch."
+    )
+
+
+@dataclass
+class RunConfig:
+    """Length of the run, evaluation, logging and checkpoints."""
+
+    steps: int = _help(100, "Training steps (one rollout batch each).")
+    seed: int = _help(0, "Seed of everything (seeds of tasks, sampling, initialisation).")
+    output_dir: str = _help("runs/envalign", "Metrics, checkpoints and the reward curve go here.")
+    eval_every: int = _help(10, "Evaluate on held-out seeds every this many steps (0: never).")
+    eval_episodes: int = _help(32, "Held-out episodes per evaluation.")
+    eval_temperature: float = _help(0.0, "Sampling temperature during evaluation (0: greedy).")
+    eval_seed_offset: int = _help(
+        1_000_000, "Held-out seeds start here; training seeds stay below."
+    )
+    checkpoint_every: int = _help(
+        0, "Save a checkpoint every this many steps (0: only at the end)."
+    )
+    keep_checkpoints: int = _help(2, "Checkpoints kept on disk (the oldest are deleted).")
+    resume: bool = _help(
+        True, "Continue from the newest checkpoint in output_dir when there is one."
+    )
+    tensorboard: bool = _help(True, "Also write TensorBoard events when tensorboard is installed.")
+    progress: bool = _help(True, "Show a live progress display on a terminal.")
+    deterministic: bool = _help(False, "Ask torch for deterministic kernels (exact resume on GPU).")
+
+
+@dataclass
+class TrainConfig:
+    """A training run: ``envalign train CONFIG.yaml`` reads one of these."""
+
+    env: EnvConfig = field(default_factory=EnvConfig, metadata={"help": "The environment."})
+    model: ModelConfig = field(default_factory=ModelConfig, metadata={"help": "The policy model."})
+    rollout: RolloutConfig = field(default_factory=RolloutConfig, metadata={"help": "Rollouts."})
+    algorithm: AlgorithmConfig = field(
+        default_factory=AlgorithmConfig, metadata={"help": "Algorithm."}
+    )
+    optim: OptimConfig = field(default_factory=OptimConfig, metadata={"help": "Optimizer."})
+    run: RunConfig = field(default_factory=RunConfig, metadata={"help": "Run length and outputs."})
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Check every field that can be checked without importing the environment.
+
+        Raises:
+            ConfigError: Naming the first field that cannot work and what to write instead.
+        """
+        for check in _CHECKS:
+            check(self)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The config as plain data (what checkpoints store)."""
+        return dataclasses.asdict(self)
+
+
+def _require(condition: bool, name: str, value: Any, fix: str) -> None:
+    if not condition:
+        raise ConfigError(f"{name} = {value!r} cannot work: {fix}")
+
+
+def _check_choices(config: TrainConfig) -> None:
+    a, o = config.algorithm, config.optim
+    _require(
+        a.name in ALGORITHMS, "algorithm.name", a.name, f"choose one of {', '.join(ALGORITHMS)}."
+    )
+    _require(
+        a.credit in ("episode", "turn"), "algorithm.credit", a.credit, "use 'episode' or 'turn'."
+    )
+    _require(
+        a.loss_normalization in NORMALIZATIONS,
+        "algorithm.loss_normalization",
+        a.loss_normalization,
+        f"use one of {', '.join(NORMALIZATIONS)}.",
+    )
+    _require(
+        a.scale_rewards in SCALES,
+        "algorithm.scale_rewards",
+        a.scale_rewards,
+        f"use one of {SCALES}.",
+    )
+    _require(a.baseline in BASELINES, "algorithm.baseline", a.baseline, f"use one of {BASELINES}.")
+    _require(
+        o.scheduler in ("constant", "linear", "cosine"),
+        "optim.scheduler",
+        o.scheduler,
+        "use constant, linear or cosine.",
+    )
+    m = config.model
+    _require(
+        m.dtype in ("auto", "bfloat16", "float32", "float16"),
+        "model.dtype",
+        m.dtype,
+        "use auto, bfloat16 or float32.",
+    )
+    _require(
+        m.device == "auto" or m.device == "cpu" or m.device.startswith("cuda"),
+        "model.device",
+        m.device,
+        "use auto, cpu, cuda or cuda:N.",
+    )
+
+
+def _check_numbers(config: TrainConfig) -> None:
+    r, a, o, run = config.rollout, config.algorithm, config.optim, config.run
+    for name, value in (
+        ("rollout.prompts_per_step", r.prompts_per_step),
+        ("rollout.group_size", r.group_size),
+        ("rollout.max_new_tokens", r.max_new_tokens),
+        ("rollout.max_prompt_tokens", r.max_prompt_tokens),
+        ("rollout.max_batch_size", r.max_batch_size),
+        ("algorithm.updates_per_batch", a.updates_per_batch),
+        ("optim.micro_batch_size", o.micro_batch_size),
+        ("run.steps", run.steps),
+        ("run.keep_checkpoints", run.keep_checkpoints),
+    ):
+        _require(value >= 1, name, value, "it must be at least 1.")
+    for name, value in (
+        ("rollout.concurrency", r.concurrency),
+        ("run.eval_every", run.eval_every),
+        ("run.eval_episodes", run.eval_episodes),
+        ("run.checkpoint_every", run.checkpoint_every),
+        ("optim.warmup_steps", o.warmup_steps),
+        ("algorithm.kl_coef", a.kl_coef),
+        ("optim.max_grad_norm", o.max_grad_norm),
+        ("optim.weight_decay", o.weight_decay),
+    ):
+        _require(value >= 0, name, value, "it must not be negative.")
+    _require(o.lr > 0, "optim.lr", o.lr, "the learning rate must be positive (e.g. 1e-5).")
+    _require(
+        len(o.betas) == 2 and all(0 <= b < 1 for b in o.betas),
+        "optim.betas",
+        o.betas,
+        "give two numbers in [0, 1).",
+    )
+    _require(
+        r.temperature > 0,
+        "rollout.temperature",
+        r.temperature,
+        "on-policy RL samples; use e.g. 1.0.",
+    )
+    _require(0 < r.top_p <= 1, "rollout.top_p", r.top_p, "use a value in (0, 1].")
+    _require(
+        0 <= a.clip_low < 1, "algorithm.clip_low", a.clip_low, "use a value in [0, 1), e.g. 0.2."
+    )
+    _require(
+        a.clip_high >= 0, "algorithm.clip_high", a.clip_high, "use a value >= 0, e.g. 0.2 or 0.28."
+    )
+    _require(0 <= a.gamma <= 1, "algorithm.gamma", a.gamma, "use a discount in [0, 1].")
+    _require(0 <= a.lam <= 1, "algorithm.lam", a.lam, "use a value in [0, 1].")
+    _require(
+        0 <= a.label_smoothing < 0.5,
+        "algorithm.label_smoothing",
+        a.label_smoothing,
+        "use [0, 0.5).",
+    )
+    _require(
+        0 <= run.eval_temperature,
+        "run.eval_temperature",
+        run.eval_temperature,
+        "use 0 (greedy) or more.",
+    )
+
+
+def _check_combinations(config: TrainConfig) -> None:
+    a, r = config.algorithm, config.rollout
+    needs_groups = a.name in ("grpo", "rloo", "dpo", "rejection_sampling", "stable_alignment")
+    _require(
+        not needs_groups or r.group_size >= 2,
+        "rollout.group_size",
+        r.group_size,
+        f"{a.name} compares several episodes of one seed; use at least 2 (e.g. 8).",
+    )
+    _require(
+        a.name in ONLINE or a.kl_coef == 0 or a.name == "dpo",
+        "algorithm.kl_coef",
+        a.kl_coef,
+        f"{a.name} has no KL penalty; set it to 0.",
+    )
+    _require(
+        not config.model.lora.enabled or config.model.lora.r >= 1,
+        "model.lora.r",
+        config.model.lora.r,
+        "the adapter rank must be at least 1.",
+    )
+    agents = config.env.trained_agents
+    _require(
+        agents is None or len(agents) > 0,
+        "env.trained_agents",
+        agents,
+        "name at least one agent, or null to train every agent.",
+    )
+    overlap = set(agents or []) & set(config.env.opponents)
+    _require(
+        not overlap,
+        "env.opponents",
+        config.env.opponents,
+        f"{sorted(overlap)} are also trained agents.",
+    )
+
+
+_CHECKS = (_check_choices, _check_numbers, _check_combinations)
+
+
+def from_dict(data: dict[str, Any] | None) -> TrainConfig:
+    """Build a config from nested plain data (the YAML file's content).
+
+    Raises:
+        ConfigError: On an unknown key (suggesting the closest one), a value of the wrong kind, or a
+            value :meth:`TrainConfig.validate` rejects.
+    """
+    return _build(TrainConfig, data or {}, "")
+
+
+def _build(cls: Any, data: Any, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        where = prefix.rstrip(".") or "the config"
+        raise ConfigError(f"{where} must be a mapping of keys to values, got {data!r}.")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.5)
+            hint = f" Did you mean '{prefix}{close[0]}'?" if close else ""
+            raise ConfigError(
+                f"Unknown config key '{prefix}{key}'.{hint} Known: {', '.join(fields)}."
+            )
+        nested = _nested_type(cls, key)
+        kwargs[key] = _build(nested, value, f"{prefix}{key}.") if nested else value
+    try:
+        return cls(**kwargs) if cls is not TrainConfig else _train_config(kwargs)
+    except TypeError as error:
+        raise ConfigError(f"Bad value in {prefix.rstrip('.') or 'config'}: {error}") from error
+
+
+def _train_config(kwargs: dict[str, Any]) -> TrainConfig:
+    return TrainConfig(**kwargs)
+
+
+_NESTED = {
+    (TrainConfig, "env"): EnvConfig,
+    (TrainConfig, "model"): ModelConfig,
+    (TrainConfig, "rollout"): RolloutConfig,
+    (TrainConfig, "algorithm"): AlgorithmConfig,
+    (TrainConfig, "optim"): OptimConfig,
+    (TrainConfig, "run"): RunConfig,
+    (ModelConfig, "lora"): LoraConfig,
+}
+
+
+def _nested_type(cls: Any, key: str) -> Any:
+    return _NESTED.get((cls, key))
+
+
+def load_config(path: str | os.PathLike[str], overrides: list[str] | None = None) -> TrainConfig:
+    """Read a YAML config, apply ``section.key=value`` overrides, and validate it.
+
+    Args:
+        path: The YAML file.
+        overrides: ``["run.steps=10", "optim.lr=1e-4"]``; values are parsed as YAML.
+
+    Raises:
+        ConfigError: If the file is missing, is not valid YAML, or holds an invalid config.
+    """
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle) or {}
+    except FileNotFoundError as error:
+        raise ConfigError(f"Config file '{path}' does not exist.") from error
+    except yaml.YAMLError as error:
+        raise ConfigError(f"Config file '{path}' is not valid YAML: {error}") from error
+    for override in overrides or []:
+        _apply_override(data, override)
+    return from_dict(data)
+
+
+def _apply_override(data: dict[str, Any], override: str) -> None:
+    import yaml
+
+    key, separator, text = override.partition("=")
+    if not separator or not key:
+        raise ConfigError(
+            f"Override '{override}' must look like section.key=value (e.g. run.steps=10)."
+        )
+    *parents, leaf = key.split(".")
+    node = data
+    for part in parents:
+        node = node.setdefault(part, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"Override '{override}': '{part}' is not a section.")
+    node[leaf] = yaml.safe_load(text)
+
+
+def check_env(config: TrainConfig) -> None:
+    """Check at train time that the environment exists (plugins may register it late).
+
+    Raises:
+        UnknownEnvironment: With the closest registered id.
+    """
+    from envalign.envs.registry import spec
+
+    spec(config.env.id)
+
+
+def describe(cls: Any = TrainConfig, prefix: str = "") -> list[tuple[str, Any, str]]:
+    """Every field as ``(dotted name, default, help)``, for documentation and ``--help``."""
+    rows = []
+    for item in dataclasses.fields(cls):
+        nested = _nested_type(cls, item.name)
+        if nested:
+            rows += describe(nested, f"{prefix}{item.name}.")
+            continue
+        default = (
+            item.default if item.default is not dataclasses.MISSING else item.default_factory()
+        )  # type: ignore[misc]
+        rows.append((f"{prefix}{item.name}", default, item.metadata.get("help", "")))
+    return rows

@@ -1,0 +1,700 @@
+"""The trainer loop: collect episodes, turn rewards into advantages, update the policy in place.
+
+One step::
+
+    seeds   = P task seeds, each repeated G times          (group sampling: same task, same seed)
+    episodes = Runner(env, {trained agents: policy, others: fixed}).run(seeds)
+    samples  = one (prompt ids, generated ids, credit) per trained turn (algorithms/batch.py)
+    loss     = the algorithm's loss on those exact ids, gradients accumulated over micro-batches
+    optimizer step; the policy's ``.model`` is the trained model, so the next rollout uses it
+
+Every ``eval_every`` steps the policy plays held-out seeds (greedy by default). Metrics go to
+``metrics.jsonl`` (and TensorBoard), checkpoints to ``checkpoints/``; a killed run resumes exactly
+from its newest checkpoint: task seeds and sampling seeds are functions of ``(run.seed, step)``, and
+the checkpoint restores weights, optimizer, scheduler and every RNG.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from envalign.envs.errors import ConfigError
+from envalign.training.algorithms import batch as batching
+from envalign.training.algorithms import dpo, grpo, ppo, reinforce, rejection_sampling, rloo
+from envalign.training.algorithms import stable_alignment as sa
+from envalign.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
+from envalign.training.config import TrainConfig, check_env
+from envalign.training.episodes import Episode
+from envalign.training.metrics import MetricsLogger, plot_reward_curve, read_metrics
+from envalign.training.offline import preference_pairs
+
+
+@dataclass
+class TrainResult:
+    """What :meth:`Trainer.train` returns.
+
+    Attributes:
+        steps: Steps completed (including those before a resume).
+        metrics: Every logged row of this run's ``metrics.jsonl``.
+        output_dir: The run's folder.
+        reward_curve: The PNG of the reward curve, when drawn.
+    """
+
+    steps: int
+    metrics: list[dict[str, Any]]
+    output_dir: Path
+    reward_curve: Path | None = None
+
+
+@dataclass
+class _State:
+    step: int = 0
+    completions: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Trainer:
+    """Train a policy on environment rewards as ``config`` says.
+
+    Args:
+        config: The run's configuration.
+        policy: A ready :class:`~envalign.agents.transformers_policy.TransformersPolicy` to train
+            (its ``.model`` is updated in place); built from ``config.model`` when omitted.
+    """
+
+    def __init__(self, config: TrainConfig, policy: Any = None) -> None:
+        import torch
+
+        check_env(config)
+        self.config = config
+        self.output_dir = Path(config.run.output_dir)
+        _seed_everything(config.run.seed, config.run.deterministic)
+        self.policy = policy if policy is not None else build_policy(config)
+        self.model = self.policy.model
+        self.device = self.policy.device
+        self.pad_id = int(self.policy.pad_token_id)
+        self.value_head = self._value_head()
+        self.reference = self._reference()
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if self.value_head is not None:
+            params += list(self.value_head.parameters())
+        o = config.optim
+        self.optimizer = torch.optim.AdamW(
+            params, lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay
+        )
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
+        self.baseline = reinforce.Baseline(
+            config.algorithm.baseline, config.algorithm.baseline_decay
+        )
+        self.runner = self._runner()
+        self.state = _State()
+
+    # ------------------------------------------------------------------ setup
+
+    def _value_head(self) -> Any:
+        if self.config.algorithm.name != "ppo":
+            return None
+        hidden = self.model.config.hidden_size
+        return ppo.value_head(hidden).to(self.device)
+
+    def _reference(self) -> Any:
+        a = self.config.algorithm
+        if a.name != "dpo" and a.kl_coef == 0:
+            return None
+        if self.config.model.lora.enabled:
+            return None  # the base model with adapters disabled is the reference
+        reference = copy.deepcopy(self.model).eval()
+        for parameter in reference.parameters():
+            parameter.requires_grad_(False)
+        return reference
+
+    def _lr_factor(self, step: int) -> float:
+        o, total = self.config.optim, self.config.run.steps
+        if o.warmup_steps and step < o.warmup_steps:
+            return (step + 1) / o.warmup_steps
+        progress = (step - o.warmup_steps) / max(1, total - o.warmup_steps)
+        if o.scheduler == "linear":
+            return max(0.0, 1.0 - progress)
+        if o.scheduler == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+        return 1.0
+
+    def _runner(self) -> Any:
+        from envalign.training.rollout import Runner
+
+        env = self.config.env
+        policies: dict[str, Any] = dict(env.opponents)
+        for agent in env.trained_agents or ["*"]:
+            policies[agent] = self.policy
+        r = self.config.rollout
+        concurrency = r.concurrency or r.prompts_per_step * r.group_size
+        return Runner(
+            env.id,
+            policies,
+            env_kwargs=env.kwargs,
+            concurrency=max(concurrency, self.config.run.eval_episodes, 1),
+            system_prompt=env.system_prompt,
+        )
+
+    def _modules(self) -> dict[str, Any]:
+        modules = {"model": self.model, "optimizer": self.optimizer, "scheduler": self.scheduler}
+        if self.value_head is not None:
+            modules["value_head"] = self.value_head
+        return modules
+
+    # ------------------------------------------------------------------ the loop
+
+    def train(self) -> TrainResult:
+        """Run (or resume) the training loop to ``run.steps`` and return the metrics."""
+        run = self.config.run
+        self._maybe_resume()
+        logger = MetricsLogger(
+            self.output_dir, tensorboard=run.tensorboard, resume_step=self.state.step
+        )
+        display = (
+            _Display(run.steps, self.state.step) if run.progress and sys.stderr.isatty() else None
+        )
+        try:
+            if self.state.step == 0 and run.eval_every:
+                logger.log(0, self.evaluate())
+            while self.state.step < run.steps:
+                row = self.train_step()
+                step = self.state.step
+                if run.eval_every and (step % run.eval_every == 0 or step == run.steps):
+                    row.update(self.evaluate())
+                logger.log(step, row)
+                if display is not None:
+                    display.update(step, row)
+                if run.checkpoint_every and step % run.checkpoint_every == 0 and step < run.steps:
+                    self.save()
+            self.save()
+        finally:
+            logger.close()
+            if display is not None:
+                display.stop()
+        rows = read_metrics(logger.path)
+        curve = plot_reward_curve(
+            rows, self.output_dir / "reward_curve.png", title=self.config.env.id
+        )
+        self.save_model(self.output_dir / "final")
+        return TrainResult(self.state.step, rows, self.output_dir, curve)
+
+    def _maybe_resume(self) -> None:
+        if not self.config.run.resume:
+            return
+        found = latest_checkpoint(self.output_dir / "checkpoints")
+        if found is None:
+            return
+        restored = load_checkpoint(found, self._modules())
+        self.state = _State(
+            restored.step, int(restored.extra.get("completions", 0)), restored.extra
+        )
+        if "baseline" in restored.extra:
+            self.baseline.value = restored.extra["baseline"]
+
+    def save(self) -> Path:
+        """Write a checkpoint of the current step."""
+        extra = {"completions": self.state.completions, "baseline": self.baseline.value}
+        return save_checkpoint(
+            self.output_dir / "checkpoints",
+            step=self.state.step,
+            modules=self._modules(),
+            config=self.config.to_dict(),
+            extra=extra,
+            keep=self.config.run.keep_checkpoints,
+        )
+
+    def save_model(self, path: Path) -> None:
+        """Save the trained model and tokenizer with ``save_pretrained`` (LoRA adapters merged)."""
+        model = self.model
+        if self.config.model.lora.enabled and hasattr(model, "merge_and_unload"):
+            model = copy.deepcopy(model).merge_and_unload()
+        model.save_pretrained(path)
+        self.policy.tokenizer.save_pretrained(path)
+
+    def train_step(self) -> dict[str, Any]:
+        """Collect one batch of episodes, update the policy, and return the step's metrics."""
+        step = self.state.step + 1
+        started = time.perf_counter()
+        episodes = self.collect(step)
+        rollout_s = time.perf_counter() - started
+        samples = batching.turn_samples(
+            episodes,
+            agents=self.config.env.trained_agents,
+            credit=self.config.algorithm.credit,
+            gamma=self.config.algorithm.gamma,
+        )
+        started = time.perf_counter()
+        stats = self.update(samples, step)
+        update_s = time.perf_counter() - started
+        self.scheduler.step()
+        self.state.step = step
+        self.state.completions += len(samples)
+        row = _episode_metrics(episodes, self.config.env.trained_agents, "train")
+        row.update({f"train/{k}": v for k, v in stats.items()})
+        row.update(
+            {
+                "train/completions": self.state.completions,
+                "train/completion_tokens": _mean([len(s.completion_ids) for s in samples]),
+                "time/rollout_s": rollout_s,
+                "time/update_s": update_s,
+                "time/completions_per_s": len(samples) / max(rollout_s + update_s, 1e-9),
+                "lr": self.scheduler.get_last_lr()[0],
+            }
+        )
+        return row
+
+    def collect(self, step: int) -> list[Episode]:
+        """Play ``prompts_per_step`` seeds ``group_size`` times each with the current policy."""
+        r = self.config.rollout
+        draw = random.Random(f"{self.config.run.seed}:tasks:{step}")
+        tasks = [
+            draw.randrange(self.config.run.eval_seed_offset) for _ in range(r.prompts_per_step)
+        ]
+        seeds = [seed for seed in tasks for _ in range(r.group_size)]
+        self.policy.sampling.seed = draw.randrange(2**31)
+        self.policy.sampling.temperature = r.temperature
+        self.model.eval()
+        episodes = self.runner.run(seeds)
+        for index, episode in enumerate(episodes):
+            episode.group = index // r.group_size
+        return episodes
+
+    def evaluate(self) -> dict[str, Any]:
+        """Play ``eval_episodes`` held-out seeds and return ``eval/...`` metrics."""
+        run = self.config.run
+        saved = (self.policy.sampling.temperature, self.policy.sampling.seed)
+        self.policy.sampling.temperature = run.eval_temperature
+        self.policy.sampling.seed = run.seed
+        self.model.eval()
+        seeds = range(run.eval_seed_offset, run.eval_seed_offset + run.eval_episodes)
+        episodes = self.runner.run(seeds)
+        self.policy.sampling.temperature, self.policy.sampling.seed = saved
+        return _episode_metrics(episodes, self.config.env.trained_agents, "eval")
+
+    # ------------------------------------------------------------------ updates
+
+    def update(self, samples: list[batching.TurnSample], step: int) -> dict[str, float]:
+        """Apply the configured algorithm to one batch of samples."""
+        name = self.config.algorithm.name
+        self.model.train()
+        try:
+            if name in ("grpo", "rloo", "reinforce"):
+                return self._policy_gradient(samples)
+            if name == "ppo":
+                return self._ppo(samples)
+            if name == "rejection_sampling":
+                return self._rejection_sampling(samples)
+            if name == "dpo":
+                return self._dpo(samples)
+            return self._stable_alignment(samples)
+        finally:
+            self.model.eval()
+
+    def _advantages(self, samples: list[batching.TurnSample]) -> tuple[list[Any], list[float]]:
+        a = self.config.algorithm
+        credits, groups = [s.credit for s in samples], [s.group for s in samples]
+        if a.name == "grpo":
+            advantages = grpo.group_advantages(credits, groups, scale=a.scale_rewards)
+            if a.drop_uniform_groups:
+                keep = grpo.varying_groups(credits, groups)
+                pairs = [
+                    (s, v) for s, v in zip(samples, advantages, strict=True) if s.group in keep
+                ]
+                return [p[0] for p in pairs], [p[1] for p in pairs]
+            return samples, advantages
+        if a.name == "rloo":
+            return samples, rloo.leave_one_out_advantages(credits, groups)
+        return samples, self.baseline.advantages(credits)
+
+    def _policy_gradient(self, samples: list[batching.TurnSample]) -> dict[str, float]:
+        a = self.config.algorithm
+        kept, advantages = self._advantages(samples)
+        stats: dict[str, float] = {"kept_fraction": len(kept) / max(len(samples), 1)}
+        if not kept:
+            return stats
+        full = self._batch(kept, advantages)
+        weights = grpo.token_weights(
+            full.loss_mask, a.loss_normalization, max_new_tokens=self.config.rollout.max_new_tokens
+        )
+        full = self._with_old_logprobs(full)
+        for _ in range(a.updates_per_batch):
+            self.optimizer.zero_grad(set_to_none=True)
+            for micro, w in self._micro_batches(full, weights):
+                logprobs = self._logprobs(self.model, micro)
+                if a.name == "reinforce":
+                    loss = reinforce.reinforce_loss(logprobs, micro.values, w)
+                    parts: dict[str, Any] = {}
+                else:
+                    loss, parts = grpo.clipped_loss(
+                        logprobs,
+                        micro.old_logprobs,
+                        micro.values,
+                        w,
+                        clip_low=a.clip_low,
+                        clip_high=a.clip_high,
+                        ref_logprobs=self._reference_logprobs(micro),
+                        kl_coef=a.kl_coef,
+                    )
+                loss.backward()
+                _accumulate(stats, {"loss": loss, **parts}, share=float(w.sum()))
+            stats["grad_norm"] = self._optimizer_step()
+        return stats
+
+    def _ppo(self, samples: list[batching.TurnSample]) -> dict[str, float]:
+        import torch
+
+        a = self.config.algorithm
+        full = self._with_old_logprobs(self._batch(samples, [s.credit for s in samples]))
+        weights = grpo.token_weights(
+            full.loss_mask, a.loss_normalization, max_new_tokens=self.config.rollout.max_new_tokens
+        )
+        with torch.no_grad():
+            values = torch.zeros_like(full.loss_mask)
+            for start, micro in self._slices(full):
+                _, hidden = self._logprobs(self.model, micro, hidden=True)
+                width = micro.input_ids.shape[1]
+                values[start : start + len(micro), :width] = ppo.token_values(
+                    self.value_head, hidden
+                )
+            rewards = ppo.terminal_rewards(full.values, full.loss_mask)
+            advantages, returns = ppo.gae(rewards, values, full.loss_mask, gamma=a.gamma, lam=a.lam)
+            advantages = ppo.whiten(advantages, full.loss_mask)
+        stats: dict[str, float] = {
+            "value_mean": float(batching.masked_mean(values, full.loss_mask))
+        }
+        for _ in range(a.updates_per_batch):
+            self.optimizer.zero_grad(set_to_none=True)
+            for start, micro in self._slices(full):
+                stop, width = start + len(micro), micro.input_ids.shape[1]
+                w = weights[start:stop, :width]
+                logprobs, hidden = self._logprobs(self.model, micro, hidden=True)
+                new_values = ppo.token_values(self.value_head, hidden)
+                actor, parts = grpo.clipped_loss(
+                    logprobs,
+                    micro.old_logprobs,
+                    advantages[start:stop, :width],
+                    w,
+                    clip_low=a.clip_low,
+                    clip_high=a.clip_high,
+                    ref_logprobs=self._reference_logprobs(micro),
+                    kl_coef=a.kl_coef,
+                )
+                critic = ppo.value_loss(
+                    new_values,
+                    values[start:stop, :width],
+                    returns[start:stop, :width],
+                    w,
+                    clip=a.value_clip,
+                )
+                loss = actor + a.value_coef * critic
+                loss.backward()
+                _accumulate(
+                    stats, {"loss": loss, "value_loss": critic, **parts}, share=float(w.sum())
+                )
+            stats["grad_norm"] = self._optimizer_step()
+        return stats
+
+    def _rejection_sampling(self, samples: list[batching.TurnSample]) -> dict[str, float]:
+        kept = rejection_sampling.best_of_n(samples, min_credit=self.config.algorithm.min_credit)
+        stats: dict[str, float] = {"kept_fraction": len(kept) / max(len(samples), 1)}
+        if not kept:
+            return stats
+        full = self._batch(kept, [s.credit for s in kept])
+        weights = grpo.token_weights(full.loss_mask, "token")
+        self.optimizer.zero_grad(set_to_none=True)
+        for micro, w in self._micro_batches(full, weights):
+            loss = rejection_sampling.nll_loss(self._logprobs(self.model, micro), w)
+            loss.backward()
+            _accumulate(stats, {"loss": loss}, share=float(w.sum()))
+        stats["grad_norm"] = self._optimizer_step()
+        return stats
+
+    def _dpo(self, samples: list[batching.TurnSample]) -> dict[str, float]:
+        a = self.config.algorithm
+        pairs = preference_pairs(samples)
+        stats: dict[str, float] = {"pairs": float(len(pairs))}
+        if not pairs:
+            return stats
+        self.optimizer.zero_grad(set_to_none=True)
+        size = max(1, self.config.optim.micro_batch_size // 2)
+        for start in range(0, len(pairs), size):
+            chunk = pairs[start : start + size]
+            rows = [p.chosen for p in chunk] + [p.rejected for p in chunk]
+            micro = self._batch(rows, [0.0] * len(rows), sort=False).to(self.device)
+            policy = dpo.sequence_logprob(self._logprobs(self.model, micro), micro.loss_mask)
+            reference = dpo.sequence_logprob(
+                self._reference_logprobs(micro, force=True), micro.loss_mask
+            )
+            n = len(chunk)
+            loss, parts = dpo.dpo_loss(
+                policy[:n],
+                policy[n:],
+                reference[:n],
+                reference[n:],
+                beta=a.beta,
+                label_smoothing=a.label_smoothing,
+            )
+            share = n / len(pairs)
+            (loss * share).backward()
+            _accumulate(stats, {"loss": loss, **parts}, share=share)
+        stats["grad_norm"] = self._optimizer_step()
+        return stats
+
+    def _stable_alignment(self, samples: list[batching.TurnSample]) -> dict[str, float]:
+        import torch
+
+        a = self.config.algorithm
+        groups = sa.rated_groups(samples)
+        stats: dict[str, float] = {"groups": float(len(groups))}
+        if not groups:
+            return stats
+        self.optimizer.zero_grad(set_to_none=True)
+        for group in groups:
+            rows = [group.best, *group.others]
+            micro = self._batch(rows, [0.0] * len(rows), sort=False).to(self.device)
+            mean_lp = batching.masked_mean(
+                self._logprobs(self.model, micro), micro.loss_mask, dim=-1
+            )
+            gaps = torch.tensor(
+                [[group.best.credit - o.credit for o in group.others]], device=self.device
+            )
+            loss, parts = sa.stable_alignment_loss(
+                mean_lp[:1],
+                mean_lp[1:].unsqueeze(0),
+                gaps,
+                torch.ones_like(gaps),
+                margin=a.margin,
+                contrast_weight=a.contrast_weight,
+            )
+            share = 1 / len(groups)
+            (loss * share).backward()
+            _accumulate(stats, {"loss": loss, **parts}, share=share)
+        stats["grad_norm"] = self._optimizer_step()
+        return stats
+
+    # ------------------------------------------------------------------ tensors
+
+    def _batch(
+        self, samples: list[batching.TurnSample], values: list[float], sort: bool = True
+    ) -> Any:
+        if sort:  # similar lengths share a micro-batch: less padding
+            order = sorted(
+                range(len(samples)),
+                key=lambda i: len(samples[i].prompt_ids) + len(samples[i].completion_ids),
+            )
+            samples, values = [samples[i] for i in order], [values[i] for i in order]
+        return batching.samples_batch(samples, values, pad_id=self.pad_id)
+
+    def _slices(self, full: Any) -> Any:
+        size = self.config.optim.micro_batch_size
+        for start in range(0, len(full), size):
+            micro = full.slice(start, start + size)
+            width = int(micro.attention_mask.sum(-1).max())
+            yield start, _trim(micro, width).to(self.device)
+
+    def _micro_batches(self, full: Any, weights: Any) -> Any:
+        for start, micro in self._slices(full):
+            width = micro.input_ids.shape[1]
+            yield micro, weights[start : start + len(micro), :width].to(self.device)
+
+    def _logprobs(self, model: Any, micro: Any, hidden: bool = False) -> Any:
+        return batching.token_logprobs(
+            model,
+            micro.input_ids,
+            micro.attention_mask,
+            temperature=self.config.rollout.temperature,
+            return_hidden=hidden,
+        )
+
+    def _with_old_logprobs(self, full: Any) -> Any:
+        """Fill in sampling log-probabilities when the policy did not report them."""
+        import torch
+
+        if full.old_logprobs is not None:
+            return full
+        old = torch.zeros_like(full.loss_mask)
+        with torch.no_grad():
+            for start, micro in self._slices(full):
+                lp = self._logprobs(self.model, micro)
+                old[start : start + len(micro), : lp.shape[1]] = lp.cpu()
+        full.old_logprobs = old * full.loss_mask
+        return full
+
+    def _reference_logprobs(self, micro: Any, force: bool = False) -> Any:
+        import torch
+
+        if not force and self.config.algorithm.kl_coef == 0:
+            return None
+        with torch.no_grad():
+            if self.reference is not None:
+                return self._logprobs(self.reference, micro)
+            with self.model.disable_adapter():
+                return self._logprobs(self.model, micro)
+
+    def _optimizer_step(self) -> float:
+        import torch
+
+        params = [p for group in self.optimizer.param_groups for p in group["params"]]
+        limit = self.config.optim.max_grad_norm or float("inf")
+        norm = torch.nn.utils.clip_grad_norm_(params, limit)
+        self.optimizer.step()
+        return float(norm)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def build_policy(config: TrainConfig) -> Any:
+    """Load the model named in ``config.model`` and wrap it in a trainable TransformersPolicy."""
+    from envalign.agents.base import SamplingParams
+    from envalign.agents.transformers_policy import (
+        TransformersPolicy,
+        resolve_device,
+        resolve_dtype,
+    )
+
+    m, r = config.model, config.rollout
+    from envalign.agents.models import load_model
+
+    model, tokenizer = load_model(m.name, seed=m.seed)
+    device = resolve_device(None if m.device == "auto" else m.device)
+    dtype = resolve_dtype(m.dtype, device)
+    if m.gradient_checkpointing:
+        model.gradient_checkpointing_enable()
+        model.config.use_cache = True
+    if m.lora.enabled:
+        model = _with_lora(model, m.lora)
+    sampling = SamplingParams(
+        temperature=r.temperature, top_p=r.top_p, max_new_tokens=r.max_new_tokens
+    )
+    return TransformersPolicy(
+        model,
+        tokenizer,
+        sampling=sampling,
+        max_batch_size=r.max_batch_size,
+        max_prompt_tokens=r.max_prompt_tokens,
+        max_batch_tokens=max(65_536, r.max_batch_size * (r.max_prompt_tokens + r.max_new_tokens)),
+        device=device,
+        dtype=dtype,
+        name=f"train:{m.name}",
+    )
+
+
+def _with_lora(model: Any, lora: Any) -> Any:
+    try:
+        import peft
+    except ImportError as error:
+        from envalign.envs.errors import DependencyNotInstalled
+
+        raise DependencyNotInstalled("peft", "train", "train LoRA adapters") from error
+    settings = peft.LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=list(lora.target_modules),
+        task_type="CAUSAL_LM",
+    )
+    try:
+        return peft.get_peft_model(model, settings)
+    except ValueError as error:
+        raise ConfigError(
+            f"model.lora.target_modules = {lora.target_modules!r}: {error}"
+        ) from error
+
+
+def _seed_everything(seed: int, deterministic: bool) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if deterministic:
+        torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def _trim(micro: Any, width: int) -> Any:
+    old = micro.old_logprobs[:, :width] if micro.old_logprobs is not None else None
+    return batching.TokenBatch(
+        micro.input_ids[:, :width],
+        micro.attention_mask[:, :width],
+        micro.loss_mask[:, :width],
+        old,
+        micro.values,
+    )
+
+
+def _accumulate(stats: dict[str, float], values: dict[str, Any], share: float) -> None:
+    """Add ``share``-weighted micro-batch statistics (the loss is already a share of the total)."""
+    for key, value in values.items():
+        number = float(value.detach()) if hasattr(value, "detach") else float(value)
+        weight = 1.0 if key == "loss" else share
+        stats[key] = stats.get(key, 0.0) + number * weight
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _episode_metrics(
+    episodes: list[Episode], agents: list[str] | None, prefix: str
+) -> dict[str, Any]:
+    """Mean reward (trained agents' returns) and success rate of a set of episodes."""
+    returns, successes = [], []
+    for episode in episodes:
+        chosen = agents or episode.agents
+        returns.append(_mean([episode.returns.get(a, 0.0) for a in chosen]))
+        flags = [episode.success.get(a) for a in chosen if episode.success.get(a) is not None]
+        if flags:
+            successes.append(_mean([float(bool(f)) for f in flags]))
+    row: dict[str, Any] = {f"{prefix}/reward": _mean(returns), f"{prefix}/episodes": len(episodes)}
+    if successes:
+        row[f"{prefix}/success"] = _mean(successes)
+    row[f"{prefix}/steps"] = _mean([e.steps for e in episodes])
+    return row
+
+
+class _Display:
+    """A rich progress bar showing the step, the reward and the held-out reward."""
+
+    def __init__(self, total: int, done: int) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("[bold]training"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[stats]}"),
+        )
+        self.task = self.progress.add_task("train", total=total, completed=done, stats="")
+        self.progress.start()
+        self.held_out = ""
+
+    def update(self, step: int, row: dict[str, Any]) -> None:
+        if "eval/reward" in row:
+            self.held_out = f" · held-out {row['eval/reward']:.3f}"
+        stats = f"reward {row.get('train/reward', 0):.3f}{self.held_out}"
+        self.progress.update(self.task, completed=step, stats=stats)
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+def train(config: TrainConfig, policy: Any = None) -> TrainResult:
+    """Train as ``config`` says (resuming from its newest checkpoint) and return the result."""
+    return Trainer(config, policy).train()
