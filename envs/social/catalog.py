@@ -7,6 +7,13 @@ DILEMMA = "envalign.envs.social.prisoners_dilemma"
 PUBLIC_GOODS = "envalign.envs.social.public_goods"
 NEGOTIATION = "envalign.envs.social.negotiation"
 DELIBERATION = "envalign.envs.social.deliberation"
+SANDBOX = "envalign.envs.social.social_sandbox"
+SANDBOX_POLICIES = {
+    "scripted": f"{SANDBOX}:aligned_agent",
+    "aligned": f"{SANDBOX}:aligned_agent",
+    "careless": f"{SANDBOX}:careless_agent",
+    "random": f"{SANDBOX}:random_member",
+}
 
 
 def register_all() -> None:
@@ -81,4 +88,23 @@ def register_all() -> None:
             "majority_follower": f"{DELIBERATION}:majority_follower",
             "random": f"{DELIBERATION}:random_answerer",
         },
+    )
+    register(
+        "envalign/SocialSandbox-v0",
+        f"{SANDBOX}:SocialSandboxEnv",
+        family="social",
+        num_agents=3,
+        description="Stable Alignment's SANDBOX: answer value questions, peers rate 1-7, revise.",
+        tags=("peer-ratings", "stable-alignment", "interaction-records"),
+        policies=SANDBOX_POLICIES,
+    )
+    register(
+        "envalign/SocialSandboxRuleJudge-v0",
+        f"{SANDBOX}:SocialSandboxEnv",
+        family="social",
+        num_agents=3,
+        description="SocialSandbox rated by a deterministic keyword heuristic (fast runs, tests).",
+        kwargs={"judge": "rule"},
+        tags=("rule-based-judge", "stable-alignment", "interaction-records"),
+        policies=SANDBOX_POLICIES,
     )
