@@ -284,7 +284,7 @@ class BabyAITextEnv(TextEnv):
     def render(self) -> Any:
         """Return the transcript (``ansi``) or MiniGrid's full picture (``rgb_array``)."""
         if self.render_mode == "rgb_array":
-            return self.minigrid.get_frame(highlight=True, tile_size=16)
+            return self.minigrid.get_frame(highlight=True, tile_size=32)
         return super().render()
 
     def close(self) -> None:
