@@ -192,6 +192,13 @@ def _load_gguf(path: Path) -> tuple[Any, Any]:
 
     tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
     model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name)
+    # The weights are already dequantized to float; forget the GGUF "quantizer" so that
+    # save_pretrained writes an ordinary checkpoint instead of refusing.
+    model.hf_quantizer = None
+    for holder in (model.config, model):
+        if hasattr(holder, "quantization_config"):
+            delattr(holder, "quantization_config")
+    model.is_quantized = False
     return model, tokenizer
 
 

@@ -18,6 +18,7 @@ Torch and transformers are imported only when this module is.
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from collections.abc import Sequence
@@ -122,6 +123,9 @@ class TransformersPolicy:
         self._generator: torch.Generator | None = None
         self._generator_seed: int | None = None
         self._warned_truncation = False
+        # Only the last position is sampled: skip the LM head elsewhere where the model allows it.
+        accepts = "logits_to_keep" in inspect.signature(self.model.forward).parameters
+        self._last_logits_only: dict[str, int] = {"logits_to_keep": 1} if accepts else {}
 
     @classmethod
     def from_pretrained(cls, path_or_name: str, **kwargs: Any) -> TransformersPolicy:
@@ -213,8 +217,18 @@ class TransformersPolicy:
             chunks.append(current)
         return chunks
 
-    @torch.inference_mode()
     def _generate_batch(self, prompts: list[list[int]], params: SamplingParams) -> list[Generation]:
+        # A trainer may leave the model in train mode, where gradient checkpointing turns the KV
+        # cache off; decoding needs the cache, so generate in eval mode and restore the mode after.
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            return self._decode(prompts, params)
+        finally:
+            self.model.train(was_training)
+
+    @torch.inference_mode()
+    def _decode(self, prompts: list[list[int]], params: SamplingParams) -> list[Generation]:
         input_ids, attention_mask = self._left_pad(prompts)  # [batch, seq]
         positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
         batch = len(prompts)
@@ -234,8 +248,13 @@ class TransformersPolicy:
                 position_ids=step_positions,
                 past_key_values=past,
                 use_cache=True,
+                **self._last_logits_only,
             )
             past = output.past_key_values
+            if past is None:
+                raise RuntimeError(
+                    "The model returned no KV cache; set model.config.use_cache = True to generate."
+                )
             logits = output.logits[:, -1, :].float()  # [batch, vocab]
             chosen, lp_sampled, lp_model = _sample(logits, params, generator)
             is_eos = torch.isin(chosen, eos).tolist()

@@ -35,6 +35,8 @@ class TurnRecord:
         prompt_token_ids: The exact prompt ids the action was generated from, when known.
         valid_actions: The admissible actions offered, when the environment lists them.
         metrics: The step's metrics.
+        finish_reason: Why the policy's reply ended (``"stop"``, ``"length"``, ``"scripted"``,
+            ``"likelihood"``); empty in records written before it existed.
     """
 
     agent: str
@@ -49,6 +51,7 @@ class TurnRecord:
     prompt_token_ids: list[int] | None = None
     valid_actions: list[str] | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
+    finish_reason: str = ""
 
 
 @dataclass

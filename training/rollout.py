@@ -9,20 +9,27 @@ large batch instead of one conversation at a time.
 from __future__ import annotations
 
 import random
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from envalign.agents.base import Generation, Policy, TurnRequest, valid_actions_of
+from envalign.agents.base import (
+    Generation,
+    Policy,
+    SamplingParams,
+    TurnRequest,
+    valid_actions_of,
+)
 from envalign.agents.registry import resolve_policy
 from envalign.envs.core import SINGLE_AGENT, ActContext
 from envalign.envs.registry import EnvCard, make, spec
 from envalign.envs.spaces import observation_text
 from envalign.training.episodes import Episode, EpisodeWriter, TurnRecord
-from envalign.training.summary import Summary, summarize
+from envalign.training.summary import Summary, plot_return_histogram, summarize
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are an agent in a text environment. Read the observation and reply with your action only."
@@ -40,12 +47,14 @@ class SimulationResult:
         summary: Aggregate statistics.
         interrupted: Whether the run was stopped early (Ctrl-C); finished episodes are kept.
         out: The JSON Lines file written, if any.
+        histogram: The return histogram PNG written next to ``out``, if any.
     """
 
     episodes: list[Episode]
     summary: Summary
     interrupted: bool = False
     out: Path | None = None
+    histogram: Path | None = None
 
 
 @dataclass
@@ -80,6 +89,8 @@ class Runner:
         concurrency: Episodes in flight at once.
         system_prompt: The first message of every agent's conversation; defaults to the environment's
             ``system_prompt`` attribute or a generic instruction.
+        sampling: Sampling parameters given to every policy named by a string that samples (LLM
+            policies have a ``sampling`` attribute); policy objects passed in keep their own.
     """
 
     def __init__(
@@ -90,6 +101,7 @@ class Runner:
         env_kwargs: Mapping[str, Any] | None = None,
         concurrency: int = 8,
         system_prompt: str | None = None,
+        sampling: SamplingParams | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}.")
@@ -98,7 +110,10 @@ class Runner:
         self.env_kwargs = dict(env_kwargs or {})
         self.concurrency = concurrency
         self.system_prompt = system_prompt
+        self.sampling = sampling
         self._policy_spec = policies
+        #: Seconds spent loading policies given by name (models), kept out of throughput figures.
+        self.load_time_s = 0.0
         self._resolved: dict[str, Policy] = {}
         self._by_name: dict[str, Policy] = {}
 
@@ -109,11 +124,18 @@ class Runner:
             if isinstance(chosen, Mapping):
                 if agent not in chosen and "*" not in chosen:
                     named = ", ".join(sorted(chosen))
-                    raise ValueError(f"No policy for agent '{agent}' (policies given for: {named}).")
+                    raise ValueError(
+                        f"No policy for agent '{agent}' (policies given for: {named})."
+                    )
                 chosen = chosen.get(agent, chosen.get("*"))
             if isinstance(chosen, str):
                 if chosen not in self._by_name:
-                    self._by_name[chosen] = resolve_policy(chosen, self.env_id)
+                    loading = time.monotonic()
+                    resolved = resolve_policy(chosen, self.env_id)
+                    self.load_time_s += time.monotonic() - loading
+                    if self.sampling is not None and hasattr(resolved, "sampling"):
+                        resolved.sampling = replace(self.sampling)
+                    self._by_name[chosen] = resolved
                 chosen = self._by_name[chosen]
             assert chosen is not None
             self._resolved[agent] = chosen
@@ -156,7 +178,9 @@ class Runner:
         else:
             agents = [SINGLE_AGENT]
             observations, infos = {SINGLE_AGENT: observation}, {SINGLE_AGENT: info}
-        prompt = self.system_prompt or getattr(env.unwrapped, "system_prompt", DEFAULT_SYSTEM_PROMPT)
+        prompt = self.system_prompt or getattr(
+            env.unwrapped, "system_prompt", DEFAULT_SYSTEM_PROMPT
+        )
         return _Live(
             index=index,
             seed=seed,
@@ -219,7 +243,11 @@ class Runner:
             terminated = ended and any(terminations.values())
         else:
             obs, reward, term, trunc, info = episode.env.step(generations[SINGLE_AGENT].text)
-            observations, rewards, infos = {SINGLE_AGENT: obs}, {SINGLE_AGENT: reward}, {SINGLE_AGENT: info}
+            observations, rewards, infos = (
+                {SINGLE_AGENT: obs},
+                {SINGLE_AGENT: reward},
+                {SINGLE_AGENT: info},
+            )
             ended, terminated = bool(term or trunc), bool(term)
         for agent, reward in rewards.items():
             episode.returns[agent] = episode.returns.get(agent, 0.0) + float(reward)
@@ -240,6 +268,7 @@ class Runner:
                     prompt_token_ids=generation.prompt_token_ids,
                     valid_actions=valid_actions_of(episode.infos.get(agent, {})),
                     metrics=dict(info.get("metrics", {})),
+                    finish_reason=generation.finish_reason,
                 )
             )
         episode.observations.update(observations)
@@ -249,7 +278,9 @@ class Runner:
 
     def _finish(self, episode: _Live) -> Episode:
         episode.env.close()
-        metrics = {agent: dict(episode.infos.get(agent, {}).get("metrics", {})) for agent in episode.agents}
+        metrics = {
+            agent: dict(episode.infos.get(agent, {}).get("metrics", {})) for agent in episode.agents
+        }
         success = {
             agent: (bool(m["success"]) if "success" in m else None) for agent, m in metrics.items()
         }
@@ -282,6 +313,8 @@ def simulate(
     out: str | Path | None = None,
     progress: bool = False,
     system_prompt: str | None = None,
+    sampling: SamplingParams | None = None,
+    histogram: bool = True,
 ) -> SimulationResult:
     """Run ``episodes`` episodes of ``env_id`` (seeds ``seed, seed+1, ...``).
 
@@ -296,6 +329,9 @@ def simulate(
         out: JSON Lines file to write the episodes to (atomically, finished episodes kept on Ctrl-C).
         progress: Show a live progress bar with running reward statistics.
         system_prompt: Override the agents' system message.
+        sampling: Sampling parameters for LLM policies given by name (see :class:`Runner`).
+        histogram: With ``out``, also draw the per-agent return histogram to
+            ``<out stem>.returns.png`` (needs matplotlib; skipped with a note without it).
 
     Returns:
         The episodes and their summary. Ctrl-C ends the run early with ``interrupted=True``.
@@ -303,7 +339,12 @@ def simulate(
     if episodes < 0:
         raise ValueError(f"episodes must be >= 0, got {episodes}.")
     runner = Runner(
-        env_id, policies, env_kwargs=env_kwargs, concurrency=concurrency, system_prompt=system_prompt
+        env_id,
+        policies,
+        env_kwargs=env_kwargs,
+        concurrency=concurrency,
+        system_prompt=system_prompt,
+        sampling=sampling,
     )
     collected: list[Episode] = []
     writer = EpisodeWriter(out) if out is not None else None
@@ -330,15 +371,39 @@ def simulate(
         if writer is not None:
             writer.close()
     collected.sort(key=lambda record: record.seed)
-    summary = summarize(collected, time.monotonic() - started)
-    return SimulationResult(collected, summary, interrupted, Path(out) if out is not None else None)
+    summary = summarize(collected, time.monotonic() - started - runner.load_time_s)
+    result = SimulationResult(collected, summary, interrupted, Path(out) if out else None)
+    if result.out is not None and histogram and collected:
+        result.histogram = _draw_histogram(collected, histogram_path(result.out))
+    return result
+
+
+def histogram_path(out: str | Path) -> Path:
+    """Where the return histogram of ``out`` goes: ``runs/x.jsonl`` -> ``runs/x.returns.png``."""
+    out = Path(out)
+    stem = out.name[: -len(".jsonl")] if out.name.endswith(".jsonl") else out.stem
+    return out.with_name(f"{stem}.returns.png")
+
+
+def _draw_histogram(episodes: list[Episode], path: Path) -> Path | None:
+    try:
+        return plot_return_histogram(episodes, path)
+    except ImportError:
+        print("envalign: matplotlib is not installed; no return histogram drawn.", file=sys.stderr)
+        return None
 
 
 class _Progress:
-    """A rich progress bar with the running mean return."""
+    """A rich progress bar with running return statistics, success rate and tokens/s."""
 
     def __init__(self, total: int) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self.progress = Progress(
             TextColumn("[bold]episodes"),
@@ -349,7 +414,8 @@ class _Progress:
             transient=False,
         )
         self.task = self.progress.add_task("run", total=total, stats="")
-        self.returns: list[float] = []
+        self.episodes: list[Episode] = []
+        self.started = time.monotonic()
 
     def start(self) -> None:
         self.progress.start()
@@ -358,6 +424,25 @@ class _Progress:
         self.progress.stop()
 
     def advance(self, episode: Episode) -> None:
-        self.returns.append(sum(episode.returns.values()) / max(1, len(episode.returns)))
-        mean = sum(self.returns) / len(self.returns)
-        self.progress.update(self.task, advance=1, stats=f"mean return {mean:+.3f}")
+        self.episodes.append(episode)
+        self.progress.update(
+            self.task, advance=1, stats=progress_stats(self.episodes, self.started)
+        )
+
+
+def progress_stats(episodes: list[Episode], started: float) -> str:
+    """The progress bar's text: mean return ± 95% interval, success rate, tokens/s."""
+    summary = summarize(episodes, time.monotonic() - started)
+    if len(summary.agents) <= 3:
+        text = " ".join(
+            f"{agent} {stats.mean_return:+.3f}±{stats.ci95:.3f}"
+            for agent, stats in summary.agents.items()
+        )
+    else:
+        means = [stats.mean_return for stats in summary.agents.values()]
+        text = f"mean return {sum(means) / len(means):+.3f}"
+    if summary.success_rate is not None:
+        text += f" · success {summary.success_rate:.0%}"
+    if summary.tokens:
+        text += f" · {summary.tokens_per_s:.0f} tok/s"
+    return text

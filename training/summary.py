@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from envalign.training.episodes import Episode
 
@@ -83,3 +84,50 @@ def summarize(episodes: Sequence[Episode], wall_time_s: float) -> Summary:
     summary.mean_steps = math.fsum(e.steps for e in episodes) / len(episodes) if episodes else 0.0
     summary.tokens = sum(len(turn.token_ids) for e in episodes for turn in e.turns)
     return summary
+
+
+def plot_return_histogram(episodes: Sequence[Episode], path: str | Path) -> Path:
+    """Draw each agent's episode returns as overlaid histograms and save a PNG.
+
+    Args:
+        episodes: Finished episodes.
+        path: Where to write the PNG (parent folders are created).
+
+    Returns:
+        The path written.
+
+    Raises:
+        ImportError: Without matplotlib (``pip install "envalign[train]"``).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    agents = sorted({agent for episode in episodes for agent in episode.agents})
+    figure, axes = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+    everything = [e.returns[a] for e in episodes for a in agents if a in e.returns]
+    low, high = (min(everything), max(everything)) if everything else (0.0, 1.0)
+    bins = _bin_edges(low, high)
+    for agent in agents:
+        values = [e.returns[agent] for e in episodes if agent in e.returns]
+        mean, ci = mean_and_ci95(values)
+        axes.hist(values, bins=bins, alpha=0.55, label=f"{agent}: {mean:+.3f} ±{ci:.3f}")
+    env_ids = sorted({e.env_id for e in episodes})
+    axes.set_title(f"{', '.join(env_ids)}: returns over {len(episodes)} episodes")
+    axes.set_xlabel("episode return")
+    axes.set_ylabel("episodes")
+    axes.legend(title="agent: mean ±95% CI", fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def _bin_edges(low: float, high: float, count: int = 20) -> list[float]:
+    if high - low < 1e-9:
+        low, high = low - 0.5, high + 0.5
+    width = (high - low) / count
+    return [low + i * width for i in range(count + 1)]

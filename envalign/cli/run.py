@@ -24,12 +24,18 @@ def add_commands(subparsers: Any) -> None:
         action="append",
         default=[],
         metavar="[AGENT=]NAME",
-        help="policy for every agent, or AGENT=NAME for one agent (repeatable); "
-        "NAME is random, scripted or another baseline the environment lists (default: random)",
+        help="policy for every agent, or AGENT=NAME for one agent (repeatable); NAME is random, "
+        "scripted or another baseline the environment lists, smollm2-135m-instruct (the default "
+        "model, pulled on first use), tiny-random, or hf:PATH_OR_NAME (a transformers model "
+        "folder or GGUF file); agents given the same model name share one model (default: random)",
     )
-    run.add_argument("--episodes", type=_positive, default=10, help="number of episodes (default 10)")
+    run.add_argument(
+        "--episodes", type=_positive, default=10, help="number of episodes (default 10)"
+    )
     run.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
-    run.add_argument("--concurrency", type=_positive, default=8, help="episodes in flight (default 8)")
+    run.add_argument(
+        "--concurrency", type=_positive, default=8, help="episodes in flight (default 8)"
+    )
     run.add_argument("--out", metavar="FILE.jsonl", help="write the episodes here as JSON Lines")
     run.add_argument(
         "--env-arg",
@@ -39,6 +45,20 @@ def add_commands(subparsers: Any) -> None:
         help="environment keyword argument (VALUE parsed as JSON when it can be)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument(
+        "--no-histogram", action="store_true", help="do not draw OUT's return histogram PNG"
+    )
+    sampling = run.add_argument_group("sampling (LLM policies)")
+    sampling.add_argument(
+        "--temperature", type=_non_negative, default=0.7, help="0 is greedy (default 0.7)"
+    )
+    sampling.add_argument("--top-p", type=float, default=1.0, help="nucleus mass (default 1.0)")
+    sampling.add_argument(
+        "--max-new-tokens", type=_positive, default=64, help="reply length cap (default 64)"
+    )
+    sampling.add_argument(
+        "--stop", action="append", default=[], metavar="TEXT", help="stop string (repeatable)"
+    )
     run.set_defaults(handler=run_command)
 
 
@@ -49,8 +69,31 @@ def _positive(text: str) -> int:
     return value
 
 
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+    return value
+
+
+def sampling_params(args: argparse.Namespace) -> Any:
+    """Build the LLM policies' :class:`SamplingParams` from the command line (seeded by --seed)."""
+    from envalign.agents.base import SamplingParams
+
+    try:
+        return SamplingParams(
+            temperature=args.temperature,
+            top_p=args.top_p,
+            max_new_tokens=args.max_new_tokens,
+            stop=tuple(args.stop),
+            seed=args.seed,
+        )
+    except ValueError as error:
+        raise ConfigError(str(error)) from error
+
+
 def parse_env_args(pairs: list[str]) -> dict[str, Any]:
-    """Turn ``["low=0", "operations=\\"+-\\""]`` into keyword arguments (JSON values where valid)."""
+    """Turn ``["low=0", "name='x'"]`` into keyword arguments (JSON values where valid)."""
     kwargs: dict[str, Any] = {}
     for pair in pairs:
         key, separator, value = pair.partition("=")
@@ -73,7 +116,9 @@ def parse_policies(values: list[str], agents: list[str]) -> dict[str, str]:
         if agent != "*" and agent not in agents:
             close = difflib.get_close_matches(agent, agents, n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
-            raise ConfigError(f"Unknown agent '{agent}' in --policy; agents: {', '.join(agents)}.{hint}")
+            raise ConfigError(
+                f"Unknown agent '{agent}' in --policy; agents: {', '.join(agents)}.{hint}"
+            )
         mapping[agent] = name
     missing = [a for a in agents if a not in mapping]
     if missing and "*" not in mapping:
@@ -104,6 +149,8 @@ def run_command(args: argparse.Namespace) -> int:
         env_kwargs=env_kwargs,
         out=args.out,
         progress=not args.quiet and sys.stderr.isatty(),
+        sampling=sampling_params(args),
+        histogram=not args.no_histogram,
     )
     print_summary(result, policies)
     if result.interrupted:
@@ -130,8 +177,11 @@ def print_summary(result: Any, policies: dict[str, str]) -> None:
     overall = "n/a" if summary.success_rate is None else f"{summary.success_rate:.1%}"
     console.print(
         f"success rate {overall} · mean steps {summary.mean_steps:.2f} · "
-        f"{summary.episodes_per_s:.1f} episodes/s · tokens {summary.tokens}"
-        + (f" ({summary.tokens_per_s:.0f}/s)" if summary.tokens else "")
+        f"{summary.episodes_per_s:.2f} episodes/s · tokens generated {summary.tokens}"
+        + (f" ({summary.tokens_per_s:.1f} tokens/s)" if summary.tokens else "")
+        + f" · wall time {summary.wall_time_s:.1f}s"
     )
     if result.out is not None:
         console.print(f"episodes written to {result.out}")
+    if getattr(result, "histogram", None) is not None:
+        console.print(f"return histogram: {result.histogram}")
