@@ -138,12 +138,12 @@ def borda_scores(ballots: list[Ballot], num_choices: int) -> dict[str, float]:
     return scores
 
 
-def group_answer(scores: dict[str, float], rng: random.Random) -> str | None:
-    """The top-scoring option; ties are broken by ``rng``; ``None`` when nobody voted."""
+def group_answer(scores: dict[str, float], tie_order: str) -> str | None:
+    """The top-scoring option, ties going to the earliest in ``tie_order``; ``None`` if no votes."""
     best = max(scores.values(), default=0.0)
     if best <= 0:
         return None
-    return rng.choice(sorted(letter for letter, score in scores.items() if score == best))
+    return next(letter for letter in tie_order if scores.get(letter) == best)
 
 
 class DeliberationEnv(TextParallelEnv):
@@ -154,9 +154,10 @@ class DeliberationEnv(TextParallelEnv):
     answer. In round 0 each answers alone; in each of the ``rounds`` deliberation rounds every agent
     sees the others' latest answers and reasons and answers again. After the last round the group
     answer is formed by ``aggregation``: ``"majority"`` (plurality of final answers) or
-    ``"borda"`` (Borda count over the agents' rankings). Ties are broken at random from the
-    episode's seed. An episode asks ``questions_per_episode`` questions drawn from the seed. All
-    agents act every step.
+    ``"borda"`` (Borda count over the agents' rankings). Ties go to the option that comes first
+    in an order of the options drawn at random (from the seed) for each question, so the same
+    ballots always give the same group answer. An episode asks ``questions_per_episode``
+    questions drawn from the seed. All agents act every step.
 
     ## Observation
     ``{"observation": [question_index, round, own_answer, agreeing], "text": str}`` where
@@ -223,6 +224,7 @@ class DeliberationEnv(TextParallelEnv):
         self.episode_questions: list[Question] = []
         self.question_index, self.round = 0, 0
         self.ballots: list[dict[str, Ballot]] = []
+        self.tie_order = LETTERS
         self.outcomes: list[dict[str, Any]] = []
 
     @property
@@ -246,6 +248,7 @@ class DeliberationEnv(TextParallelEnv):
         self.episode_questions = self.rng.sample(list(self.questions), self.questions_per_episode)
         self.agents = list(self.possible_agents)
         self.question_index, self.round, self.ballots, self.outcomes = 0, 0, [], []
+        self.tie_order = self._draw_tie_order()
         self.transcript = [f"Deliberation: {self.current.id} {self.current.question}"]
         feedback = dict.fromkeys(self.agents, "A new question.")
         zero = dict.fromkeys(self.agents, 0.0)
@@ -279,6 +282,7 @@ class DeliberationEnv(TextParallelEnv):
         over = self.question_index + 1 >= len(self.episode_questions)
         if not over:
             self.question_index, self.round, self.ballots = self.question_index + 1, 0, []
+            self.tie_order = self._draw_tie_order()
         return self._advance(components, feedback, over=over)
 
     def _close_question(
@@ -308,9 +312,14 @@ class DeliberationEnv(TextParallelEnv):
                 f"{truth}: {self.current.choices[LETTERS.index(truth)]}."
             )
 
+    def _draw_tie_order(self) -> str:
+        letters = list(LETTERS[: len(self.current.choices)])
+        self.rng.shuffle(letters)
+        return "".join(letters)
+
     def _aggregate(self, ballots: list[Ballot], num_choices: int) -> str | None:
         score = borda_scores if self.aggregation == "borda" else majority_scores
-        return group_answer(score(ballots, num_choices), self.rng)
+        return group_answer(score(ballots, num_choices), self.tie_order)
 
     def _advance(
         self, components: dict[str, dict[str, float]], feedback: dict[str, str], *, over: bool
