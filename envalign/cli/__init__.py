@@ -17,7 +17,9 @@ from envalign import __version__
 COMMAND_MODULES = (
     "envalign.cli.envs",
     "envalign.cli.run",
+    "envalign.cli.models",
     "envalign.cli.sandbox",
+    "envalign.cli.train",
 )
 
 

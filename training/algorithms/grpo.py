@@ -54,8 +54,13 @@ def group_advantages(
         return centred
     if scale == "batch":
         std = _std(list(credits))
-        return [a / (std + eps) for a in centred]
-    return [a / (stds[g] + eps) for a, g in zip(centred, groups, strict=True)]
+        return [_divide(a, std + eps) for a in centred]
+    return [_divide(a, stds[g] + eps) for a, g in zip(centred, groups, strict=True)]
+
+
+def _divide(value: float, scale: float) -> float:
+    # A group whose rewards are all equal has centred values 0 (and, with eps 0, a scale of 0).
+    return value / scale if scale > 0 else 0.0
 
 
 def _std(values: list[float]) -> float:
