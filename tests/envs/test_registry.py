@@ -111,3 +111,18 @@ def test_card_serialises_for_the_cli():
     data = spec("envalign/Arithmetic-v0").as_dict()
     assert data["entry_point"] == "envalign.envs.reasoning.arithmetic:ArithmeticEnv"
     assert "scripted" in data["policies"]
+
+
+def test_gymnasium_module_syntax_needs_no_import_by_the_user():
+    import subprocess
+    import sys
+
+    script = (
+        "import gymnasium\n"
+        "env = gymnasium.make('envalign:envalign/Arithmetic-v0', low=2, high=2)\n"
+        "print(env.reset(seed=0)[0])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], check=True, capture_output=True, text=True
+    )
+    assert result.stdout.strip() == "What is 2 + 2?"
