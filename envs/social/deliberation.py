@@ -94,7 +94,7 @@ def parse_ranking(text: str, num_choices: int) -> tuple[list[str], str]:
     if match is None:
         return [], ""
     allowed = LETTERS[:num_choices]
-    letters = [token.upper() for token in re.findall(r"\b([A-Ha-h])\b", match.group(1))]
+    letters = [token.upper() for token in re.findall(r"\b([A-Za-z])\b", match.group(1))]
     if not letters or any(letter not in allowed for letter in letters):
         return [], f"Your ranking was ignored: list options from {', '.join(allowed)}, best first."
     if len(set(letters)) != len(letters):
