@@ -114,15 +114,29 @@ def match_action(
 def _match_without_numbers(
     reply_key: tuple[str, ...], by_key: Mapping[tuple[str, ...], str]
 ) -> str | None:
-    """Match "go to fridge" to "go to fridge 1" when exactly one action fits without its numbers."""
-    if any(word.isdigit() for word in reply_key):
-        return None
-    fits = {
-        action
-        for key, action in by_key.items()
-        if tuple(word for word in key if not word.isdigit()) == reply_key
-    }
-    return fits.pop() if len(fits) == 1 else None
+    """Match an abbreviated reply when exactly one action fits it.
+
+    In order: the reply begins exactly one action ("take apple 1" for "take apple 1 from fridge 1");
+    the reply without numbers is exactly one action without numbers ("go to fridge" for
+    "go to fridge 1"); the reply without numbers begins exactly one action without numbers.
+    """
+
+    def digitless(key: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(word for word in key if not word.isdigit())
+
+    bare = digitless(reply_key)
+    tests = (
+        lambda key: key[: len(reply_key)] == reply_key,
+        lambda key: bool(bare) and digitless(key) == bare,
+        lambda key: bool(bare) and digitless(key)[: len(bare)] == bare,
+    )
+    for fits in tests:
+        found = {action for key, action in by_key.items() if fits(key)}
+        if len(found) == 1:
+            return found.pop()
+        if found:
+            return None
+    return None
 
 
 def unmatched_feedback(reply: str, valid_actions: Sequence[str]) -> str:

@@ -35,8 +35,8 @@ class HouseholdEnv(TextEnv):
     Each seed generates a house (kitchen, living room, bedroom, bathroom) with numbered receptacles,
     some of which open and close (fridge, microwave, cabinets, drawers), one lamp, 10-20 objects with
     states (clean, hot, cold, sliced), and a task of one of ALFWorld's six types: pick and place,
-    clean then place, heat then place, cool then place, examine under a lamp, and pick two.
-    The same seed always yields the same house and task.
+    clean then place, heat then place, cool then place, examine under a lamp, and pick two; as in
+    ALFRED, some ask for a sliced object (take a knife, slice it where it lies). The same seed always yields the same house and task.
 
     ## Observation
     Plain text: the feedback on the last command and the task, e.g. ``"You arrive at fridge 1 in the
@@ -52,10 +52,12 @@ class HouseholdEnv(TextEnv):
     that is understood but impossible gets "Nothing happens.", other text gets a list of commands.
 
     ## Reward
-    Sub-goals, each once: ``found`` (+0.1, first time an object of the task's kind is taken),
-    ``transformed`` (+0.1, first time one is cleaned/heated/cooled as the task requires),
+    Sub-goals, each once: ``sliced`` (+0.1, first time an object of the task's kind is sliced, when
+    the task asks for a sliced one), ``found`` (+0.1, first time an object of the task's kind is
+    taken), ``transformed`` (+0.1, first time one is cleaned/heated/cooled as the task requires),
     ``first_placed`` (+0.1, first of two objects in place); ``goal`` on success pays the rest of 1.0,
     so a solved episode returns exactly 1.0. ``metrics["success"]`` is the binary signal.
+    Impossible or unmatched commands earn 0 and use a step.
 
     ## Termination
     When the task is solved; truncated after ``max_steps`` commands (default 50).

@@ -14,6 +14,10 @@ from envalign.envs.embodied.household.world import HELD, Item, World
 def next_command(world: World, task: Task) -> str:
     """Return the next command towards solving ``task``."""
     held = world.held()
+    if task.sliced and not (held is not None and held.kind == task.object_kind):
+        command = _slicing_step(world, task)
+        if command is not None:
+            return command
     if task.type == "look_at_obj_in_light":
         if held is not None and held.kind == task.object_kind:
             return _reach(world, world.lamp.at) or f"use {world.lamp.name}"
@@ -34,6 +38,25 @@ def next_command(world: World, task: Task) -> str:
     return _put_down_or_fetch(world, task)
 
 
+def _slicing_step(world: World, task: Task) -> str | None:
+    """Fetch a knife and slice an object of the task's kind, unless a sliced one is waiting."""
+    unplaced = [
+        item
+        for item in world.items.values()
+        if item.kind == task.object_kind and not _already_placed(world, task, item.name)
+    ]
+    if any(item.sliced for item in unplaced):
+        return None  # a held knife is put down by _put_down_or_fetch
+    held = world.held()
+    if held is None:
+        knife = next(item for item in world.items.values() if item.kind == "knife")
+        return _reach(world, knife.location) or f"take {knife.name} from {knife.location}"
+    if held.kind != "knife":
+        return None
+    target = min(unplaced, key=lambda item: item.name)
+    return _reach(world, target.location) or f"slice {target.name} with {held.name}"
+
+
 def _put_down_or_fetch(world: World, task: Task) -> str:
     held = world.held()
     if held is not None:  # something useless in hand: put it down where we are (or nearby)
@@ -51,6 +74,7 @@ def _wanted_item(world: World, task: Task) -> Item:
         if item.kind == task.object_kind
         and item.location != HELD
         and not _already_placed(world, task, item.name)
+        and (item.sliced or not task.sliced)
     ]
     # Prefer objects already in the required state, then the first by name (deterministic).
     candidates.sort(key=lambda item: (not qualifies(world, task, item.name), item.name))

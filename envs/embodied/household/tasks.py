@@ -7,10 +7,14 @@ Sub-goals (each rewarded once per episode, see :data:`SUBGOAL_REWARD`):
 
 * ``found``: the agent first takes an object of the task's kind;
 * ``transformed``: an object of that kind first gets the required state (clean, hot or cold tasks);
+* ``sliced``: an object of that kind is first sliced (tasks that ask for a sliced object);
 * ``first_placed``: the first of the two objects is in place (pick-two tasks).
 
 On success ``goal`` pays the rest of 1.0, so a solved episode returns exactly 1.0 and an unsolved
-one at most 0.2.
+one at most 0.3.
+
+As in ALFRED, a task may ask for a sliced object ("put a sliced apple in fridge."): the agent must
+take a knife and slice the object where it lies before taking it.
 """
 
 from __future__ import annotations
@@ -82,6 +86,7 @@ LOOK_KINDS = (
     "vase",
 )
 SUBGOAL_REWARD = 0.1
+SLICED_CHANCE = 0.3
 DISTRACTORS = (10, 18)
 
 
@@ -94,6 +99,7 @@ class Task:
     target_kind: str
     text: str
     needed: int = 1
+    sliced: bool = False
 
     @property
     def required_state(self) -> str | None:
@@ -103,7 +109,8 @@ class Task:
     @property
     def subgoals(self) -> tuple[str, ...]:
         """The sub-goals this task rewards, in the order they are usually met."""
-        names = ["found"]
+        names = ["sliced"] if self.sliced else []
+        names.append("found")
         if self.required_state:
             names.append("transformed")
         if self.needed > 1:
@@ -141,8 +148,10 @@ def _draw_task(rng: random.Random, world: World) -> Task:
     ]
     kind, target = rng.choice(options)
     needed = 2 if task_type == "pick_two_obj_and_place" else 1
-    text = rng.choice(TEMPLATES[task_type]).format(obj=kind, recep=target)
-    return Task(task_type, kind, target, text, needed)
+    sliced = "slice" in OBJECT_KINDS[kind].abilities and rng.random() < SLICED_CHANCE
+    name = f"sliced {kind}" if sliced else kind
+    text = rng.choice(TEMPLATES[task_type]).format(obj=name, recep=target)
+    return Task(task_type, kind, target, text, needed, sliced)
 
 
 def _place_task_objects(rng: random.Random, world: World, task: Task) -> None:
@@ -151,6 +160,8 @@ def _place_task_objects(rng: random.Random, world: World, task: Task) -> None:
     spots = spots_for(world, task.object_kind, excluded)
     for _ in range(rng.randint(task.needed, task.needed + 1)):
         world.add_item(task.object_kind, rng.choice(spots))
+    if task.sliced:
+        world.add_item("knife", rng.choice(spots_for(world, "knife")))
 
 
 def _place_distractors(rng: random.Random, world: World, task: Task) -> None:
@@ -163,10 +174,14 @@ def _place_distractors(rng: random.Random, world: World, task: Task) -> None:
 
 
 def qualifies(world: World, task: Task, item_name: str) -> bool:
-    """Whether an object is of the task's kind and in the required state."""
+    """Whether an object is of the task's kind and in the required state (and sliced if asked)."""
     item = world.items[item_name]
     state = task.required_state
-    return item.kind == task.object_kind and (state is None or getattr(item, state))
+    return (
+        item.kind == task.object_kind
+        and (state is None or getattr(item, state))
+        and (item.sliced or not task.sliced)
+    )
 
 
 def placed_count(world: World, task: Task) -> int:
@@ -199,6 +214,10 @@ def reached_subgoals(world: World, task: Task) -> set[str]:
         item.kind == task.object_kind and getattr(item, state) for item in world.items.values()
     ):
         reached.add("transformed")
+    if task.sliced and any(
+        item.kind == task.object_kind and item.sliced for item in world.items.values()
+    ):
+        reached.add("sliced")
     if task.needed > 1 and placed_count(world, task) >= 1:
         reached.add("first_placed")
     return reached

@@ -65,7 +65,11 @@ def test_closed_receptacles_hide_their_contents_until_opened():
 
 def test_subgoals_are_paid_once_and_goal_pays_the_rest():
     env = HouseholdEnv()
-    seed = next(s for s in range(200) if generate(s)[1].type == "pick_heat_then_place")
+    seed = next(
+        s
+        for s in range(200)
+        if generate(s)[1].type == "pick_heat_then_place" and not generate(s)[1].sliced
+    )
     observation, info = env.reset(seed=seed)
     paid = []
     while True:
@@ -96,3 +100,20 @@ def test_slicing_needs_a_knife_in_hand():
     env.step(f"take {knife.name} from countertop 1")
     _, _, _, _, info = env.step(f"slice {apple.name} with {knife.name}")
     assert world.items[apple.name].sliced and "slice" in info["feedback"]
+
+
+def test_sliced_tasks_need_the_knife_first():
+    env = HouseholdEnv()
+    seed = next(s for s in range(300) if generate(s)[1].sliced)
+    observation, info = env.reset(seed=seed)
+    assert "sliced" in observation
+    commands, paid = [], []
+    while True:
+        command = planner_policy(ActContext(env, "agent", observation, info))
+        observation, reward, terminated, truncated, info = env.step(command)
+        commands.append(command)
+        paid += list(info["reward_components"])
+        if terminated or truncated:
+            break
+    assert commands[1].startswith("take knife") or commands[2].startswith("take knife")
+    assert paid[0] == "sliced" and paid[-1] == "goal" and info["metrics"]["success"]

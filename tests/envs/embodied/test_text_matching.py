@@ -86,3 +86,11 @@ def test_replies_without_command_words_match_nothing(reply):
 
 def test_key_ignores_case_articles_and_punctuation():
     assert action_key("Go to THE fridge-1!") == ("go", "fridge", "1")
+
+
+def test_abbreviations_match_only_when_one_action_fits():
+    assert match_action("take apple 1", HOUSE) == "take apple 1 from fridge 1"
+    assert match_action("take the apple", HOUSE) == "take apple 1 from fridge 1"
+    assert match_action("take", HOUSE) is None  # apple or mug
+    assert match_action("go", HOUSE) is None
+    assert match_action("open", HOUSE) == "open fridge 1"
