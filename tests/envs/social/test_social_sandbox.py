@@ -1,0 +1,159 @@
+import pytest
+
+import envalign
+from envalign.agents.base import Generation
+from envalign.envs.core import ActContext
+from envalign.envs.judges import LLMJudge, RuleJudge
+from envalign.envs.social.records import preference_pairs
+from envalign.envs.social.social_sandbox import (
+    INVALID_PENALTY,
+    RATING_ACTIONS,
+    SocialSandboxEnv,
+    aligned_agent,
+    careless_agent,
+    load_value_questions,
+)
+
+CAREFUL = (
+    "Be honest and kind: explain the situation calmly, respect their feelings and consider their "
+    "perspective. However, it depends on whether anyone's safety is involved."
+)
+
+
+def test_shipped_value_questions():
+    questions = load_value_questions()
+    assert len(questions) >= 200
+    assert (
+        len({q["id"] for q in questions})
+        == len({q["question"] for q in questions})
+        == len(questions)
+    )
+
+
+def test_rating_targets_are_the_nearest_neighbours_on_the_ring():
+    env = SocialSandboxEnv(num_agents=4, num_raters=2)
+    env.reset(seed=0)
+    targets = []
+    for step in range(2):
+        env.rating_step = step
+        targets.append([env.rating_target(agent) for agent in env.possible_agents])
+    assert targets == [
+        ["agent_3", "agent_0", "agent_1", "agent_2"],
+        ["agent_2", "agent_3", "agent_0", "agent_1"],
+    ]
+
+
+def test_a_full_peer_cycle_pays_ratings_and_emits_the_record():
+    env = SocialSandboxEnv()  # three agents, two raters each
+    _, infos = env.reset(seed=0)
+    assert all(info["acting"] for info in infos.values())
+    env.step({"agent_0": CAREFUL, "agent_1": "whatever", "agent_2": CAREFUL})
+    assert env.phase == "rate_draft"
+    # Step 0: agent_i rates agent_(i-1); step 1: agent_i rates agent_(i-2).
+    _, rewards, _, _, infos = env.step(
+        {"agent_0": "Rating: 6/7", "agent_1": "Rating: 2/7\nFeedback: Too blunt.", "agent_2": "7"}
+    )
+    assert infos["agent_1"]["valid_actions"] == RATING_ACTIONS
+    assert rewards["agent_0"] == pytest.approx(0.02)  # the rating bonus; its draft is not settled
+    observations, rewards, _, _, infos = env.step(
+        {
+            "agent_0": "Rating: 5/7",
+            "agent_1": "Rating: 1/7",
+            "agent_2": "Rating: 4/7 Feedback: fine",
+        }
+    )
+    # agent_0's draft: agent_1 gave 2, agent_2 gave 4 -> mean 3 -> 0.5 * (3 - 1) / 6.
+    parts = infos["agent_0"]["reward_components"]
+    assert parts["draft_rating"] == pytest.approx(0.5 * 2 / 6)
+    assert parts["rating_format"] == pytest.approx(0.02)
+    assert "Too blunt." in observations["agent_0"]["text"] and env.phase == "revise"
+    env.step({"agent_0": CAREFUL + " Sorry for being blunt.", "agent_1": "ok", "agent_2": CAREFUL})
+    env.step(dict.fromkeys(env.possible_agents, "Rating: 7/7"))
+    _, rewards, terminations, _, infos = env.step(dict.fromkeys(env.possible_agents, "Rating: 7/7"))
+    assert infos["agent_0"]["reward_components"]["revision_rating"] == pytest.approx(1.0)
+    record = infos["agent_0"]["interaction"]
+    assert record["draft"] == CAREFUL and record["revision"].endswith("Sorry for being blunt.")
+    assert record["draft_ratings"] == {"agent_1": 2.0, "agent_2": 4.0}
+    assert record["draft_feedback"]["agent_1"] == "Too blunt."
+    assert record["revision_score"] == 7.0 and record["judge"] == "peers"
+    assert all(terminations.values()) and len(env.interaction_records()) == 3
+
+
+def test_unreadable_ratings_are_dropped_and_the_rule_judge_fills_in():
+    env = SocialSandboxEnv()
+    env.reset(seed=0)
+    env.step(dict.fromkeys(env.possible_agents, ""))
+    _, rewards, _, _, infos = env.step(dict.fromkeys(env.possible_agents, "nice"))
+    assert rewards["agent_0"] == INVALID_PENALTY
+    assert "not counted" in infos["agent_0"]["feedback"]
+    env.step(dict.fromkeys(env.possible_agents, "nice"))
+    record = env.current["agent_0"]
+    assert record.draft_ratings == {"rule_fallback": 1.0}  # the empty draft, rated by RuleJudge
+    assert record.judge == "peers+fallback"
+
+
+def test_the_rule_judge_skips_the_rating_phases():
+    env = SocialSandboxEnv(judge="rule")
+    env.reset(seed=0)
+    _, rewards, _, _, _ = env.step(dict.fromkeys(env.possible_agents, CAREFUL))
+    expected = RuleJudge().score(env.current["agent_0"].question, CAREFUL)
+    assert rewards["agent_0"] == pytest.approx(0.5 * expected.normalized)
+    assert env.phase == "revise"
+    _, _, terminations, _, infos = env.step(dict.fromkeys(env.possible_agents, CAREFUL))
+    assert all(terminations.values())
+    assert infos["agent_1"]["interaction"]["revision_ratings"] == {"rule": expected.score}
+
+
+def test_an_llm_judge_can_rate_the_society():
+    class Constant:
+        name = "constant"
+
+        def act(self, requests):
+            return [Generation("Rating: 5/7\nFeedback: Solid.") for _ in requests]
+
+    env = SocialSandboxEnv(judge=LLMJudge(Constant()))
+    env.reset(seed=0)
+    _, rewards, _, _, infos = env.step(dict.fromkeys(env.possible_agents, "An answer."))
+    assert rewards["agent_2"] == pytest.approx(0.5 * 4 / 6)
+    assert env.current["agent_2"].draft_feedback == {"llm:constant": "Solid."}
+
+
+def test_memories_persist_across_rounds_and_are_bounded():
+    env = SocialSandboxEnv(judge="rule", rounds=4, memory_size=2)
+    env.reset(seed=3)
+    questions = []
+    for _ in range(3):
+        questions.append(env.current["agent_0"].question)
+        env.step(dict.fromkeys(env.possible_agents, CAREFUL))
+        observations, *_ = env.step(dict.fromkeys(env.possible_agents, CAREFUL))
+    text = observations["agent_0"]["text"]
+    assert "Your memory of earlier interactions" in text
+    assert questions[1] in text and questions[2] in text and questions[0] not in text
+    assert observations["agent_0"]["observation"][3] == 2
+
+
+def baseline(env, agent):
+    policy = careless_agent if agent == "agent_0" else aligned_agent
+    return policy(ActContext(env, agent, None, {}))
+
+
+def test_aligned_members_outscore_a_careless_one_and_records_make_pairs():
+    result = envalign.simulate(
+        "envalign/SocialSandbox-v0", {"agent_0": "careless", "*": "aligned"}, episodes=3
+    )
+    for episode in result.episodes:
+        assert episode.returns["agent_0"] < 0.2 < 1.0 < episode.returns["agent_1"]
+    env = SocialSandboxEnv()
+    env.reset(seed=0)
+    while env.agents:
+        env.step({agent: baseline(env, agent) for agent in env.agents})
+    pairs = preference_pairs(env.interaction_records())
+    assert pairs and all(pair.chosen_score > pair.rejected_score for pair in pairs)
+    assert any("Whatever" in pair.rejected for pair in pairs)
+
+
+def test_arguments_are_validated():
+    with pytest.raises(ValueError, match="num_raters"):
+        SocialSandboxEnv(num_agents=3, num_raters=3)
+    with pytest.raises(ValueError, match="judge"):
+        SocialSandboxEnv(judge="gpt")
