@@ -72,8 +72,8 @@ _LAZY = {
     "DockerSandbox": "envalign.sandbox.docker",
     "LocalSandbox": "envalign.sandbox.local",
     "SandboxPool": "envalign.sandbox.pool",
-    "default_sandbox": "envalign.sandbox.select",
-    "docker_available": "envalign.sandbox.select",
+    "default_sandbox": "envalign.sandbox.choose",
+    "docker_available": "envalign.sandbox.choose",
 }
 
 

@@ -1,0 +1,435 @@
+"""The Docker backend: one hardened, warm container per session, with an execution server inside.
+
+The container runs :mod:`envalign.sandbox.server` as its main process under Docker's init. The
+host talks to it over the container's attached stdin/stdout, so a run costs one round trip and a
+fork, not a ``docker exec`` plus an interpreter start.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import json
+import os
+import socket
+import struct
+import threading
+import time
+import uuid
+import weakref
+from pathlib import Path
+from typing import Any
+
+from envalign.envs.errors import SandboxError, SandboxUnavailable
+from envalign.sandbox.base import (
+    WORK_DIR,
+    ExecResult,
+    FileMap,
+    Limits,
+    Sandbox,
+    decode_output,
+    encode_files,
+    get_language,
+)
+
+LABEL = "envalign.sandbox"
+OWNER_PID_LABEL = "envalign.owner_pid"
+OWNER_HOST_LABEL = "envalign.owner_host"
+SERVER_OVERHEAD_MB = 48
+TMP_MB = 16
+SHM_MB = 8
+#: Seconds the host waits past an execution's wall time before it gives the server up.
+GRACE_S = 15.0
+_SERVER_SOURCE = (Path(__file__).parent / "server.py").read_text()
+_LIVE: weakref.WeakSet[DockerSandbox] = weakref.WeakSet()
+_GC_DONE = False
+_GC_LOCK = threading.Lock()
+
+
+class _ServerGone(Exception):
+    """The in-container server stopped answering (killed, container gone)."""
+
+
+class DockerSandbox(Sandbox):
+    """A session in a hardened Docker container with a warm execution server.
+
+    The container has no network, runs as a non-root user with every capability dropped and
+    ``no-new-privileges``, a read-only root filesystem, size-bounded tmpfs for ``/work``, ``/tmp``
+    and ``/dev/shm``, limits on pids, memory (swap off) and CPU, ``nofile``/``fsize`` ulimits,
+    an init that reaps zombies, labels that mark it as envalign's, and none of the host's
+    environment variables. When the code kills the server, the run reports it and the next call
+    starts a fresh container.
+
+    Args:
+        image: Image tag; defaults to the one ``envalign sandbox build-image`` builds.
+        limits: Default limits of each run; the container's memory and pids limits follow them.
+        work_dir_mb: Size of the writable work dir.
+        cpus: CPU quota of the container, in CPUs.
+        keep_files: Keep files of the work dir between runs (until ``reset()``); when False,
+            every run starts with an empty work dir.
+        client: A ``docker.DockerClient``; one from the environment by default.
+
+    Raises:
+        SandboxUnavailable: If no engine answers or the image is missing.
+    """
+
+    def __init__(
+        self,
+        image: str | None = None,
+        limits: Limits | None = None,
+        *,
+        work_dir_mb: int = 64,
+        cpus: float = 1.0,
+        keep_files: bool = True,
+        client: Any = None,
+    ) -> None:
+        from envalign.sandbox.image import default_image, docker_client, image_exists
+
+        self.image = image or default_image()
+        self.limits = limits or Limits()
+        self.work_dir_mb = work_dir_mb
+        self.cpus = cpus
+        self.keep_files = keep_files
+        self._client = client or docker_client()
+        self._lock = threading.RLock()
+        self._container: Any = None
+        self._socket: socket.socket | None = None
+        self._broken = False
+        self._closed = False
+        if not image_exists(self._client, self.image):
+            raise SandboxUnavailable(
+                f"The sandbox image {self.image} is missing. Build it with "
+                "`envalign sandbox build-image`."
+            )
+        collect_leftovers_once(self._client)
+        _LIVE.add(self)
+        self._start()
+
+    # ------------------------------------------------------------ public API
+
+    def run(
+        self,
+        code_or_command: str,
+        *,
+        language: str = "python",
+        files: FileMap | None = None,
+        stdin: str | bytes | None = None,
+        limits: Limits | None = None,
+    ) -> ExecResult:
+        """Run code in the container; see :meth:`Sandbox.run`."""
+        spec = get_language(language)
+        limits = limits or self.limits
+        stdin_bytes = stdin.encode() if isinstance(stdin, str) else (stdin or b"")
+        request = {
+            "op": "run",
+            "code": code_or_command,
+            "language": {
+                "file_name": spec.file_name,
+                "command": list(spec.command),
+                "fork_python": spec.fork_python,
+            },
+            "files": _b64_files(files),
+            "stdin": base64.b64encode(stdin_bytes).decode(),
+            "limits": limits.to_dict(),
+            "keep_files": self.keep_files,
+        }
+        try:
+            response = self._call(request, timeout=limits.wall_time_s + GRACE_S)
+        except _ServerGone as gone:
+            return ExecResult(
+                stdout="",
+                stderr=f"[envalign sandbox] the sandbox stopped during this run ({gone}); "
+                "the next call starts a fresh one with an empty work dir.\n",
+                exit_code=-9,
+            )
+        return ExecResult(
+            stdout=decode_output(base64.b64decode(response["stdout"])),
+            stderr=decode_output(base64.b64decode(response["stderr"])),
+            exit_code=int(response["exit_code"]),
+            timed_out=bool(response["timed_out"]),
+            oom_killed=bool(response["oom_killed"]),
+            duration_s=float(response["duration_s"]),
+            truncated=bool(response["truncated"]),
+        )
+
+    def upload(self, files: FileMap) -> None:
+        """Write files into the work dir."""
+        self._call_or_raise({"op": "upload", "files": _b64_files(files)})
+
+    def download(self, path: str) -> bytes:
+        """Return a file of the work dir (path relative to it)."""
+        encode_files({path: b""})  # validates the path
+        return base64.b64decode(self._call_or_raise({"op": "download", "path": path})["data"])
+
+    def reset(self) -> None:
+        """Kill every process and empty the work dir; restart the container if it is broken."""
+        with self._lock:
+            if self._broken:
+                self.restart()
+                return
+            try:
+                self._call_or_raise({"op": "reset"})
+            except SandboxError:
+                self.restart()
+
+    def restart(self) -> None:
+        """Replace the container with a fresh one."""
+        with self._lock:
+            self._stop_container()
+            self._start()
+
+    def close(self) -> None:
+        """Remove the container; idempotent."""
+        with self._lock:
+            self._closed = True
+            self._stop_container()
+        _LIVE.discard(self)
+
+    @property
+    def healthy(self) -> bool:
+        """False when the server or the container is gone."""
+        return not (self._broken or self._closed)
+
+    @property
+    def container_id(self) -> str | None:
+        """The id of the current container."""
+        return self._container.id if self._container is not None else None
+
+    def processes(self) -> list[int]:
+        """Return the pids alive in the container besides init and the server (for checks)."""
+        return list(self._call_or_raise({"op": "processes"})["pids"])
+
+    # ------------------------------------------------------------ container
+
+    def _start(self) -> None:
+        """Create, attach and start a container, then wait for its server."""
+        self._broken = False
+        self._closed = False
+        self._container = self._create_container()
+        try:
+            raw = self._container.attach_socket(
+                params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            )
+            self._raw = raw
+            self._socket = getattr(raw, "_sock", raw)
+            self._buffer = bytearray()
+            self._diagnostics = bytearray()
+            self._container.start()
+            self._call({"op": "ping"}, timeout=30)
+        except Exception as error:
+            self._stop_container()
+            raise SandboxUnavailable(f"The sandbox container did not start: {error}") from error
+
+    def _create_container(self) -> Any:
+        """Create the container (the hardening lives here) and return it."""
+        import docker.types
+
+        from envalign.sandbox.image import SANDBOX_UID
+
+        api = self._client.api
+        limits = self.limits
+        memory_mb = limits.memory_mb + self.work_dir_mb + TMP_MB + SHM_MB + SERVER_OVERHEAD_MB
+        file_size = limits.file_size_mb << 20
+        uid = SANDBOX_UID
+        host_config = api.create_host_config(
+            auto_remove=True,
+            init=True,
+            network_mode="none",
+            read_only=True,
+            tmpfs={
+                WORK_DIR: f"size={self.work_dir_mb}m,uid={uid},gid={uid},mode=0700,exec",
+                "/tmp": f"size={TMP_MB}m,mode=1777",
+            },
+            shm_size=f"{SHM_MB}m",
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            pids_limit=limits.processes + 4,
+            mem_limit=f"{memory_mb}m",
+            memswap_limit=f"{memory_mb}m",
+            nano_cpus=int(self.cpus * 1e9),
+            ulimits=[
+                docker.types.Ulimit(name="nofile", soft=256, hard=256),
+                docker.types.Ulimit(name="fsize", soft=file_size, hard=file_size),
+                docker.types.Ulimit(name="core", soft=0, hard=0),
+            ],
+        )
+        created = api.create_container(
+            self.image,
+            command=["python3", "-I", "-c", _SERVER_SOURCE],
+            name=f"envalign-sandbox-{uuid.uuid4().hex[:12]}",
+            user=f"{uid}:{uid}",
+            environment={"LANG": "C.UTF-8", "HOME": WORK_DIR},
+            working_dir=WORK_DIR,
+            hostname="sandbox",
+            # With detach=False and stdin_open, docker-py sets StdinOnce: stdin closes when the
+            # host disconnects, even by crashing; the server then exits and the container
+            # removes itself.
+            stdin_open=True,
+            detach=False,
+            use_config_proxy=False,  # no proxy settings of the host leak in
+            network_disabled=True,
+            labels={
+                LABEL: "1",
+                OWNER_PID_LABEL: str(os.getpid()),
+                OWNER_HOST_LABEL: socket.gethostname(),
+            },
+            host_config=host_config,
+        )
+        return self._client.containers.get(created["Id"])
+
+    def _stop_container(self) -> None:
+        """Close the connection and remove the container (it may be gone already)."""
+        import docker.errors
+
+        if self._socket is not None:
+            for closing in (self._socket.close, self._raw.close):
+                try:
+                    closing()
+                except OSError:
+                    pass
+            self._socket = None
+        if self._container is not None:
+            try:
+                self._container.remove(force=True)
+            except docker.errors.APIError:
+                pass  # already removed (auto_remove) or being removed
+            self._container = None
+
+    # ------------------------------------------------------------ protocol
+
+    def _call_or_raise(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Send a request whose failure is the caller's problem (upload, download...)."""
+        try:
+            response = self._call(request, timeout=60)
+        except _ServerGone as gone:
+            raise SandboxError(
+                f"The sandbox stopped ({gone}); the next run starts a fresh one."
+            ) from None
+        if not response.get("ok"):
+            raise SandboxError(f"The sandbox refused {request['op']}: {response.get('error')}")
+        return response
+
+    def _call(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+        """Send one request and return its response; raise _ServerGone when the server is."""
+        with self._lock:
+            if self._closed:
+                raise SandboxError("This sandbox is closed; create a new one.")
+            if self._broken:
+                self.restart()
+            request["id"] = request_id = uuid.uuid4().hex[:8]
+            try:
+                self._send(request)
+                response = self._receive(time.monotonic() + timeout)
+            except (OSError, _ServerGone) as error:
+                self._broken = True
+                raise _ServerGone(str(error) or type(error).__name__) from None
+            if response.get("id") != request_id:
+                self._broken = True
+                raise _ServerGone("the server answered out of order")
+            return response
+
+    def _send(self, request: dict[str, Any]) -> None:
+        assert self._socket is not None
+        data = json.dumps(request).encode()
+        self._socket.sendall(struct.pack(">I", len(data)) + data)
+
+    def _receive(self, deadline: float) -> dict[str, Any]:
+        """Read Docker's multiplexed frames until one whole message is buffered."""
+        while True:
+            if len(self._buffer) >= 4:
+                size = struct.unpack(">I", self._buffer[:4])[0]
+                if len(self._buffer) >= 4 + size:
+                    message = json.loads(bytes(self._buffer[4 : 4 + size]))
+                    del self._buffer[: 4 + size]
+                    return message
+            stream, payload = self._read_frame(deadline)
+            if stream == 1:
+                self._buffer += payload
+            else:
+                self._diagnostics = (self._diagnostics + payload)[-4000:]
+
+    def _read_frame(self, deadline: float) -> tuple[int, bytes]:
+        header = self._read_exact(8, deadline)
+        return header[0], self._read_exact(struct.unpack(">I", header[4:])[0], deadline)
+
+    def _read_exact(self, size: int, deadline: float) -> bytes:
+        assert self._socket is not None
+        chunks = []
+        while size:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise _ServerGone("no answer in time")
+            self._socket.settimeout(remaining)
+            try:
+                chunk = self._socket.recv(min(size, 1 << 20))
+            except TimeoutError:
+                raise _ServerGone("no answer in time") from None
+            if not chunk:
+                detail = bytes(self._diagnostics).decode(errors="replace").strip()
+                raise _ServerGone("connection closed" + (f": {detail}" if detail else ""))
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+
+def _b64_files(files: FileMap | None) -> dict[str, str]:
+    return {path: base64.b64encode(data).decode() for path, data in encode_files(files).items()}
+
+
+def collect_leftovers(client: Any, *, everything: bool = False) -> list[str]:
+    """Remove envalign sandbox containers whose owner process is gone (or all, ``everything``).
+
+    Args:
+        client: A ``docker.DockerClient``.
+        everything: Remove every envalign sandbox container, even those of live processes.
+
+    Returns:
+        The names of the removed containers.
+    """
+    import docker.errors
+
+    removed = []
+    host = socket.gethostname()
+    for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}):
+        labels = container.labels
+        owner_alive = labels.get(OWNER_HOST_LABEL) == host and _pid_alive(
+            int(labels.get(OWNER_PID_LABEL, "0") or 0)
+        )
+        if everything or not owner_alive:
+            try:
+                container.remove(force=True)
+                removed.append(container.name)
+            except docker.errors.APIError:
+                pass
+    return removed
+
+
+def collect_leftovers_once(client: Any) -> None:
+    """Run :func:`collect_leftovers` the first time this process starts a sandbox."""
+    global _GC_DONE
+    with _GC_LOCK:
+        if not _GC_DONE:
+            _GC_DONE = True
+            collect_leftovers(client)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@atexit.register
+def _close_all() -> None:
+    """Remove the containers of this process at exit."""
+    for sandbox in list(_LIVE):
+        try:
+            sandbox.close()
+        except Exception:  # best effort at interpreter exit
+            pass

@@ -1,0 +1,563 @@
+"""The execution server that runs inside each sandbox container (stdlib only, any Python 3.8+).
+
+It is the container's main process (under Docker's init, which reaps orphans) and talks to the
+host over its stdin/stdout with length-prefixed JSON (4-byte big-endian length, then UTF-8 JSON).
+Each ``run`` request starts one execution as its own session and process group with its rlimits:
+Python code runs in a fork of this warm interpreter (no interpreter start), other languages are
+forked and exec'd. When the execution's main process ends, or its wall time or output budget is
+spent, every other process of the container except init and this server is killed, so nothing
+outlives the run. Binary data (files, stdin, output) travels as base64.
+
+This file is sent to the container at start (``python3 -I -c <source>``), never imported on the
+host during a run.
+"""
+
+import atexit
+import base64
+import io
+import json
+import linecache
+import math
+import os
+import resource
+import select
+import shutil
+import signal
+import struct
+import sys
+import threading
+import time
+import traceback
+
+WORK = "/work"
+SCRATCH = "/tmp/.envalign-run"  # source files of non-Python runs
+CLEAN_DIRS = ("/tmp", "/dev/shm")
+CHILD_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "HOME": WORK,
+    "LANG": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+}
+MEMORY_ERROR_MARK = b"M"
+IGNORED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
+
+
+def read_exact(fd, size):
+    """Read exactly ``size`` bytes from ``fd``; return b"" at end of file."""
+    chunks = []
+    while size:
+        chunk = os.read(fd, size)
+        if not chunk:
+            return b""
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def write_message(fd, message):
+    """Write one length-prefixed JSON message."""
+    data = json.dumps(message).encode()
+    view = memoryview(struct.pack(">I", len(data)) + data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def read_message(fd):
+    """Read one length-prefixed JSON message; None at end of file."""
+    header = read_exact(fd, 4)
+    if not header:
+        return None
+    return json.loads(read_exact(fd, struct.unpack(">I", header)[0]))
+
+
+# ---------------------------------------------------------------- processes
+
+
+def other_processes():
+    """Return the live pids of the container other than init and this server."""
+    me = os.getpid()
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) in (1, me):
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                state = stat.read().rsplit(b")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        if state not in (b"Z", b"X"):
+            pids.append(int(entry))
+    return pids
+
+
+def kill_everything(deadline_s=3.0):
+    """SIGKILL every process except init and this server until none is left (fork bombs too)."""
+    end = time.monotonic() + deadline_s
+    while True:
+        if not other_processes() or time.monotonic() > end:
+            return
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except OSError:
+            pass
+        time.sleep(0.001)
+
+
+def empty_dir(path):
+    """Delete the content of ``path`` (not the directory itself)."""
+    try:
+        entries = os.listdir(path)
+    except OSError:
+        return
+    for name in entries:
+        full = os.path.join(path, name)
+        try:
+            if os.path.isdir(full) and not os.path.islink(full):
+                shutil.rmtree(full, ignore_errors=True)
+            else:
+                os.unlink(full)
+        except OSError:
+            pass
+
+
+def oom_kills():
+    """Return the memory cgroup's OOM-kill count (cgroup v1 or v2), or -1 if unknown."""
+    for path, key in (
+        ("/sys/fs/cgroup/memory/memory.oom_control", "oom_kill"),
+        ("/sys/fs/cgroup/memory.events", "oom_kill"),
+    ):
+        try:
+            with open(path) as handle:
+                for line in handle:
+                    name, _, value = line.partition(" ")
+                    if name == key:
+                        return int(value)
+        except OSError:
+            continue
+    return -1
+
+
+# ---------------------------------------------------------------- files
+
+
+def safe_path(relative):
+    """Return the absolute path of ``relative`` inside the work dir, or raise ValueError."""
+    path = os.path.realpath(os.path.join(WORK, relative))
+    if path != WORK and not path.startswith(WORK + "/"):
+        raise ValueError(f"path {relative!r} leaves the work dir")
+    return path
+
+
+def write_files(files):
+    """Write base64-encoded files into the work dir."""
+    for relative, encoded in (files or {}).items():
+        path = safe_path(relative)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(base64.b64decode(encoded))
+
+
+# ---------------------------------------------------------------- the child
+
+
+def set_limits(limits):
+    """Apply the execution's rlimits to the current (child) process."""
+    cpu = max(1, int(math.ceil(limits["cpu_time_s"])))
+    memory = int(limits["memory_mb"]) << 20
+    file_size = int(limits["file_size_mb"]) << 20
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (file_size, file_size))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def prepare_child(stdin_fd, stdout_fd, stderr_fd, keep_fds):
+    """Turn a freshly forked process into a clean, detached child waiting for its code."""
+    os.setsid()
+    for number in (signal.SIGCHLD, signal.SIGPIPE, signal.SIGXFSZ) + IGNORED_SIGNALS:
+        signal.signal(number, signal.SIG_DFL)
+    signal.set_wakeup_fd(-1)
+    os.dup2(stdin_fd, 0)
+    os.dup2(stdout_fd, 1)
+    os.dup2(stderr_fd, 2)
+    low = 3
+    for fd in sorted(keep_fds):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 65536)
+    try:
+        with open("/proc/self/oom_score_adj", "w") as handle:
+            handle.write("1000")  # the OOM killer takes the execution, never the server
+    except OSError:
+        pass
+    os.chdir(WORK)
+    os.environ.clear()
+    os.environ.update(CHILD_ENV)
+
+
+class Zygote:
+    """A child forked ahead of time, waiting on a pipe for the code it will run.
+
+    Forking (and the set-up above) happens between runs, off the latency path; a run only
+    writes its request into the pipe.
+    """
+
+    def __init__(self):
+        in_r, self.stdin_fd = os.pipe()
+        self.out_r, out_w = os.pipe()
+        self.err_r, err_w = os.pipe()
+        self.status_r, status_w = os.pipe()
+        control_r, self.control_w = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            try:
+                prepare_child(in_r, out_w, err_w, (status_w, control_r))
+                self.serve_one(control_r, status_w)
+            except BaseException as error:
+                os.write(2, (f"sandbox: cannot start: {error}\n").encode())
+            os._exit(127)
+        for fd in (in_r, out_w, err_w, status_w, control_r):
+            os.close(fd)
+
+    def serve_one(self, control_r, status_w):
+        """In the child: read the request, apply its limits and run it; never returns."""
+        request = read_message(control_r)
+        os.close(control_r)
+        if request is None:
+            os._exit(0)
+        set_limits(request["limits"])
+        language, path = request["language"], request["path"]
+        if language["fork_python"]:
+            run_python_in_child(request["code"], path, status_w)
+        argv = [part.replace("{file}", path) for part in language["command"]]
+        os.execvpe(argv[0], argv, CHILD_ENV)
+
+    def launch(self, request):
+        """Hand the request to the waiting child; False if the child is gone."""
+        try:
+            write_message(self.control_w, request)
+            return True
+        except OSError:
+            return False
+        finally:
+            os.close(self.control_w)
+
+    def discard(self):
+        """Kill an unused child and close its pipes."""
+        for fd in (self.stdin_fd, self.out_r, self.err_r, self.status_r):
+            os.close(fd)
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except OSError:
+            pass
+
+
+def run_python_in_child(code, path, status_fd):
+    """Execute Python source in this forked interpreter, then exit; never returns."""
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # what a fresh interpreter does
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8")
+    sys.stderr = io.TextIOWrapper(
+        io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="backslashreplace"
+    )
+    sys.stderr.reconfigure(line_buffering=True)
+    sys.argv = [path]
+    sys.path[0] = WORK
+    linecache.cache[path] = (len(code), None, code.splitlines(True), path)
+    status = 0
+    namespace = {"__name__": "__main__", "__file__": path, "__builtins__": __builtins__}
+    try:
+        exec(compile(code, path, "exec"), namespace)
+    except SystemExit as stop:
+        status = exit_status(stop.code)
+    except BaseException as error:
+        if isinstance(error, MemoryError):
+            os.write(status_fd, MEMORY_ERROR_MARK)
+        traceback.print_exception(type(error), error, error.__traceback__.tb_next)
+        status = 1
+    status = finish_python(status)
+    os._exit(status)
+
+
+def exit_status(code):
+    """Translate ``SystemExit.code`` into an exit status, printing a message if it is one."""
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    print(code, file=sys.stderr)
+    return 1
+
+
+def finish_python(status):
+    """Run what interpreter shutdown would run: thread joins, atexit handlers, flushes."""
+    try:
+        threading._shutdown()
+        atexit._run_exitfuncs()
+    except BaseException:
+        pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            status = status or 120
+    return status
+
+
+# ---------------------------------------------------------------- one execution
+
+
+class Execution:
+    """One run: fork the child, pump its pipes, enforce wall time and output size, collect."""
+
+    def __init__(self, request, wakeup_fd):
+        self.request = request
+        self.limits = request["limits"]
+        self.wakeup_fd = wakeup_fd
+        self.output = {"stdout": bytearray(), "stderr": bytearray()}
+        self.budget = int(self.limits["output_bytes"])
+        self.timed_out = False
+        self.truncated = False
+        self.status = None
+        self.rusage = None
+
+    def start(self, zygote):
+        """Give the request to the pre-forked child ``zygote``."""
+        language = self.request["language"]
+        path = os.path.join(SCRATCH, language["file_name"])
+        if not language["fork_python"]:
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(self.request["code"])
+        stdin_data = base64.b64decode(self.request.get("stdin") or "")
+        self.oom_before = oom_kills()
+        self.started = time.monotonic()
+        self.pid = zygote.pid
+        zygote.launch(
+            {
+                "code": self.request["code"],
+                "language": language,
+                "limits": self.limits,
+                "path": path,
+            }
+        )
+        self.status_fd = zygote.status_r
+        self.pending_stdin = memoryview(stdin_data)
+        self.readers = {zygote.out_r: "stdout", zygote.err_r: "stderr"}
+        self.stdin_fd = zygote.stdin_fd
+        if not stdin_data:
+            os.close(self.stdin_fd)
+            self.stdin_fd = None
+        else:
+            os.set_blocking(self.stdin_fd, False)
+
+    def pump(self):
+        """Move data until the child and its pipes are done, enforcing the limits."""
+        deadline = self.started + float(self.limits["wall_time_s"])
+        while True:
+            self.check_child()
+            if self.status is not None and not self.readers:
+                return
+            if self.status is not None and self.readers and not self.killed_rest:
+                self.killed_rest = True
+                kill_everything()  # background processes still hold the output pipes
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 and not self.timed_out and self.status is None:
+                self.timed_out = True
+                self.stop_all()
+                continue
+            writers = [self.stdin_fd] if self.stdin_fd is not None else []
+            timeout = max(remaining, 0) if self.status is None else 1.0
+            readable, writable, _ = select.select(
+                list(self.readers) + [self.wakeup_fd], writers, [], timeout
+            )
+            for fd in readable:
+                if fd == self.wakeup_fd:
+                    os.read(fd, 512)
+                else:
+                    self.read_from(fd)
+            if writable:
+                self.feed_stdin()
+            if self.status is not None and not readable and self.readers:
+                self.close_readers()  # nothing more can come: every writer is dead
+
+    killed_rest = False
+
+    def stop_all(self):
+        """Kill the execution: the child and every other process of the container."""
+        self.killed_rest = True
+        kill_everything()
+
+    def check_child(self):
+        """Reap the child if it has exited."""
+        if self.status is not None:
+            return
+        pid, status, rusage = os.wait4(self.pid, os.WNOHANG)
+        if pid:
+            self.status, self.rusage = status, rusage
+            self.duration = time.monotonic() - self.started
+
+    def read_from(self, fd):
+        """Read a chunk from one output pipe into its bounded buffer."""
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            os.close(fd)
+            del self.readers[fd]
+            return
+        if self.truncated:
+            return
+        take = chunk[: self.budget]
+        self.output[self.readers[fd]] += take
+        self.budget -= len(take)
+        if len(take) < len(chunk) or self.budget <= 0:
+            self.truncated = True
+            self.stop_all()
+
+    def feed_stdin(self):
+        """Write pending stdin data without blocking; close stdin when all is written."""
+        try:
+            written = os.write(self.stdin_fd, self.pending_stdin[:65536])
+            self.pending_stdin = self.pending_stdin[written:]
+        except OSError:
+            self.pending_stdin = self.pending_stdin[:0]
+        if not self.pending_stdin:
+            os.close(self.stdin_fd)
+            self.stdin_fd = None
+
+    def close_readers(self):
+        """Close the output pipes."""
+        for fd in list(self.readers):
+            os.close(fd)
+        self.readers.clear()
+
+    def result(self):
+        """Return the response message of this execution."""
+        kill_everything()
+        if self.stdin_fd is not None:
+            os.close(self.stdin_fd)
+        os.set_blocking(self.status_fd, False)
+        try:
+            marks = os.read(self.status_fd, 16)
+        except OSError:
+            marks = b""
+        os.close(self.status_fd)
+        status = self.status
+        signalled = os.WIFSIGNALED(status)
+        exit_code = -os.WTERMSIG(status) if signalled else os.WEXITSTATUS(status)
+        cpu_used = self.rusage.ru_utime + self.rusage.ru_stime
+        cpu_out = (
+            signalled
+            and exit_code in (-signal.SIGXCPU, -signal.SIGKILL)
+            and (cpu_used >= float(self.limits["cpu_time_s"]) - 0.05)
+        )
+        oom_after = oom_kills()
+        oom = MEMORY_ERROR_MARK in marks or (
+            signalled and exit_code == -signal.SIGKILL and oom_after > self.oom_before >= 0
+        )
+        return {
+            "ok": True,
+            "stdout": base64.b64encode(bytes(self.output["stdout"])).decode(),
+            "stderr": base64.b64encode(bytes(self.output["stderr"])).decode(),
+            "exit_code": exit_code,
+            "timed_out": self.timed_out or bool(cpu_out),
+            "oom_killed": bool(oom) and not self.timed_out,
+            "truncated": self.truncated,
+            "duration_s": round(self.duration, 6),
+        }
+
+
+class Server:
+    """Answers the host's requests; keeps one zygote ready for the next run."""
+
+    def __init__(self, wakeup_fd):
+        self.wakeup_fd = wakeup_fd
+        self.zygote = None
+
+    def ready(self):
+        """Clean the scratch dirs and fork the next zygote if there is none."""
+        if self.zygote is None:
+            for directory in CLEAN_DIRS:
+                empty_dir(directory)
+            os.makedirs(SCRATCH, exist_ok=True)
+            self.zygote = Zygote()
+
+    def run(self, request):
+        """Run one execution and return its response."""
+        write_files(request.get("files"))
+        self.ready()
+        zygote, self.zygote = self.zygote, None
+        execution = Execution(request, self.wakeup_fd)
+        execution.start(zygote)
+        execution.pump()
+        response = execution.result()
+        if not request.get("keep_files", True):
+            empty_dir(WORK)
+        return response
+
+    def reset(self):
+        """Kill everything (the zygote too) and empty every writable dir."""
+        if self.zygote is not None:
+            self.zygote.discard()
+            self.zygote = None
+        kill_everything()
+        empty_dir(WORK)
+        return {"ok": True}
+
+    def processes(self):
+        """Return the pids of the container besides init, the server and its zygote."""
+        idle = self.zygote.pid if self.zygote is not None else None
+        return {"ok": True, "pids": [pid for pid in other_processes() if pid != idle]}
+
+
+def handle(server, request):
+    """Answer one request."""
+    op = request.get("op")
+    if op == "ping":
+        return {"ok": True, "pid": os.getpid(), "python": sys.version.split()[0]}
+    if op == "run":
+        return server.run(request)
+    if op == "upload":
+        write_files(request["files"])
+        return {"ok": True}
+    if op == "download":
+        with open(safe_path(request["path"]), "rb") as handle_:
+            return {"ok": True, "data": base64.b64encode(handle_.read()).decode()}
+    if op == "reset":
+        return server.reset()
+    if op == "processes":
+        return server.processes()
+    return {"ok": False, "error": f"unknown op {op!r}"}
+
+
+def serve():
+    """Answer requests from stdin until it closes."""
+    proto_in, proto_out = os.dup(0), os.dup(1)
+    null = os.open(os.devnull, os.O_RDWR)
+    os.dup2(null, 0)
+    os.dup2(null, 1)
+    for number in IGNORED_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
+    wakeup_r, wakeup_w = os.pipe()
+    os.set_blocking(wakeup_r, False)
+    os.set_blocking(wakeup_w, False)
+    signal.set_wakeup_fd(wakeup_w)
+    signal.signal(signal.SIGCHLD, lambda number, frame: None)
+    server = Server(wakeup_r)
+    while True:
+        server.ready()  # forks while the host reads the previous answer
+        request = read_message(proto_in)
+        if request is None or request.get("op") == "exit":
+            return
+        try:
+            response = handle(server, request)
+        except Exception as error:
+            response = {"ok": False, "error": f"{type(error).__name__}: {error}"}
+        response["id"] = request.get("id")
+        write_message(proto_out, response)
+
+
+if __name__ == "__main__":
+    serve()
