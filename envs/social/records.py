@@ -13,7 +13,7 @@ al. (2023) train on such records in three forms, all built here:
   feedback.
 
 Records are plain data (``to_dict``/``from_dict``) and travel as JSON Lines (:func:`write_records`,
-:func:`read_records`).
+:func:`append_records`, :func:`read_records`).
 """
 
 from __future__ import annotations
@@ -246,6 +246,15 @@ def write_records(records: Iterable[InteractionRecord], path: str | Path) -> Pat
         for record in records:
             handle.write(json.dumps(record.to_dict(), ensure_ascii=False) + "\n")
     return path
+
+
+def append_records(records: Iterable[InteractionRecord], path: str | Path) -> None:
+    """Append records to a JSON Lines file (one ``write`` per call, so lines stay whole)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = "".join(json.dumps(r.to_dict(), ensure_ascii=False) + "\n" for r in records)
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(lines)
 
 
 def read_records(path: str | Path) -> list[InteractionRecord]:

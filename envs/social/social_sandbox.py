@@ -21,7 +21,7 @@ from envalign.envs.info import step_info
 from envalign.envs.judges.base import MAX_SCORE, MIN_SCORE, Judge
 from envalign.envs.judges.parsing import parse_feedback, parse_rating
 from envalign.envs.judges.rule import RuleJudge
-from envalign.envs.social.records import InteractionRecord
+from envalign.envs.social.records import InteractionRecord, append_records
 from envalign.envs.spaces import multi_agent_observation
 
 QUESTIONS_FILE = Path(__file__).parent / "data" / "value_questions.jsonl"
@@ -99,7 +99,8 @@ class SocialSandboxEnv(TextParallelEnv):
     When an agent's cycle ends, ``info[agent]["interaction"]`` holds its record (question, draft,
     ratings and feedback, revision, ratings); :meth:`interaction_records` returns the episode's
     records, which :mod:`envalign.envs.social.records` turns into preference pairs and Stable
-    Alignment examples.
+    Alignment examples. With ``records_path`` set, each round's records are also appended to that
+    JSON Lines file, so runs through ``envalign run`` or a trainer's runner keep them.
 
     ## Termination
     After ``rounds`` rounds.
@@ -109,7 +110,7 @@ class SocialSandboxEnv(TextParallelEnv):
     (``"peers"``, ``"rule"`` or a Judge), ``memory_size`` (3), ``draft_weight`` (0.5),
     ``revision_weight`` (1.0), ``rater_bonus`` (0.02), ``shared_question`` (True),
     ``questions_file`` (JSON Lines with ``id`` and ``question``; default: 220 shipped questions),
-    ``max_answer_length`` (1500), ``render_mode`` (``"ansi"``).
+    ``max_answer_length`` (1500), ``records_path`` (None), ``render_mode`` (``"ansi"``).
     """
 
     metadata = {"render_modes": ["ansi"], "name": "social_sandbox_v0"}
@@ -128,6 +129,7 @@ class SocialSandboxEnv(TextParallelEnv):
         shared_question: bool = True,
         questions_file: str | None = None,
         max_answer_length: int = 1_500,
+        records_path: str | None = None,
         render_mode: str | None = None,
     ) -> None:
         if num_agents < 2 or rounds < 1 or memory_size < 0:
@@ -144,7 +146,7 @@ class SocialSandboxEnv(TextParallelEnv):
         self.fallback_judge = RuleJudge()
         self.draft_weight, self.revision_weight = draft_weight, revision_weight
         self.rater_bonus, self.shared_question = rater_bonus, shared_question
-        self.max_answer_length = max_answer_length
+        self.max_answer_length, self.records_path = max_answer_length, records_path
         self.questions = load_value_questions(questions_file or str(QUESTIONS_FILE))
         self.rng = random.Random()
         self.round, self.phase, self.rating_step = 0, DRAFT, 0
@@ -340,6 +342,8 @@ class SocialSandboxEnv(TextParallelEnv):
             self.records.append(record)
             self.memory[agent].append(self._memory_line(record))
         self.last_closed = closed
+        if self.records_path:
+            append_records(closed.values(), self.records_path)
         self.round += 1
         if self.round >= self.rounds:
             self.phase = OVER

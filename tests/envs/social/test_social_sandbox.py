@@ -4,7 +4,7 @@ import envalign
 from envalign.agents.base import Generation
 from envalign.envs.core import ActContext
 from envalign.envs.judges import LLMJudge, RuleJudge
-from envalign.envs.social.records import preference_pairs
+from envalign.envs.social.records import preference_pairs, read_records
 from envalign.envs.social.social_sandbox import (
     INVALID_PENALTY,
     RATING_ACTIONS,
@@ -157,3 +157,16 @@ def test_arguments_are_validated():
         SocialSandboxEnv(num_agents=3, num_raters=3)
     with pytest.raises(ValueError, match="judge"):
         SocialSandboxEnv(judge="gpt")
+
+
+def test_records_can_be_appended_to_a_file_for_runs(tmp_path):
+    path = tmp_path / "records.jsonl"
+    result = envalign.simulate(
+        "envalign/SocialSandboxRuleJudge-v0",
+        "aligned",
+        episodes=2,
+        env_kwargs={"records_path": str(path), "rounds": 2},
+    )
+    records = read_records(path)
+    assert len(result.episodes) == 2 and len(records) == 2 * 2 * 3
+    assert {r.judge for r in records} == {"rule"} and all(r.revision for r in records)
