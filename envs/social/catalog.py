@@ -37,6 +37,7 @@ def register_all() -> None:
         family="social",
         num_agents=2,
         description="Iterated prisoner's dilemma, a message before each move; payoffs as rewards.",
+        signals=("scalar", "text"),
         tags=("game-theory", "cheap-talk"),
         policies={
             "scripted": f"{DILEMMA}:tit_for_tat",
@@ -52,6 +53,7 @@ def register_all() -> None:
         family="social",
         num_agents=4,
         description="N players contribute to a multiplied common pot; payoffs, cooperation rate.",
+        signals=("scalar", "text"),
         tags=("game-theory",),
         policies={
             "scripted": f"{PUBLIC_GOODS}:conditional_cooperator",
