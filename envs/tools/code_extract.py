@@ -19,6 +19,7 @@ PREFERRED = {
 
 def fenced_blocks(text: str) -> list[tuple[str, str]]:
     """Return every fenced block of ``text`` as ``(language tag, body)``, in order."""
+    text = text.replace("\r\n", "\n")
     return [(m.group("lang").lower(), m.group("body")) for m in FENCE.finditer(text)]
 
 
@@ -35,6 +36,7 @@ def extract_code(text: str, language: str = "python") -> str:
     Returns:
         The code with surrounding blank lines removed (``""`` when the reply is blank).
     """
+    text = text.replace("\r\n", "\n")
     tags = PREFERRED.get(language, (language, ""))
     blocks = fenced_blocks(text)
     chosen = [body for tag, body in blocks if tag in tags]

@@ -54,7 +54,7 @@ class PythonTestsEnv(TextEnv):
 
     ## Arguments
     ``source`` (``"mixed"``, ``"humaneval"``, ``"generated"``), ``max_attempts`` (3),
-    ``test_timeout_s`` (per test, 3), ``budget_s`` (all tests of one attempt, 10),
+    ``test_timeout_s`` (per test, 2), ``budget_s`` (all tests of one attempt, 6),
     ``format_penalty``, ``attempt_penalty``, ``sandbox`` (a ``Sandbox`` or ``SandboxPool`` to use
     instead of the shared pool), ``render_mode``. ``reset(options={"task_id": "HumanEval/3"})``
     picks a task.
@@ -69,8 +69,8 @@ class PythonTestsEnv(TextEnv):
         self,
         source: str = "mixed",
         max_attempts: int = 3,
-        test_timeout_s: float = 3.0,
-        budget_s: float = 10.0,
+        test_timeout_s: float = 2.0,
+        budget_s: float = 6.0,
         format_penalty: float = 0.0,
         attempt_penalty: float = 0.0,
         sandbox: Any = None,
@@ -100,6 +100,7 @@ class PythonTestsEnv(TextEnv):
     ) -> tuple[str, dict[str, Any]]:
         """Draw a task (or take ``options["task_id"]``) and show it."""
         super().reset(seed=seed)
+        self.sessions.clean()  # files of the last episode must not leak into this one
         self.task = self._choose_task(options or {})
         self.attempts = 0
         self.last_report = None

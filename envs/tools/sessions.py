@@ -11,6 +11,7 @@ process, so benchmarks can say what share of an episode is the sandbox.
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 import weakref
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 DEFAULT_POOL_SIZE = 2
+MAX_IDLE_OVERFLOW = 8
 _pool: Any = None
 _pool_lock = threading.Lock()
 
@@ -37,19 +39,104 @@ class SandboxClock:
 SANDBOX_CLOCK = SandboxClock()
 
 
-def shared_pool() -> Any:
-    """Return the process-wide pool of sandbox sessions, creating it on first use."""
+class SharedSessions:
+    """A warm ``SandboxPool`` that grows when more episodes run at once than it holds.
+
+    The runner keeps ``concurrency`` episodes in flight in one thread (8 by default), each
+    holding a session until it closes; a fixed pool smaller than that would block forever. So
+    :meth:`acquire` takes a warm session when one is free and otherwise starts another, which
+    is reset and kept (up to ``max_idle_overflow`` idle ones) for the next episode.
+
+    Args:
+        size: Sessions started up front (the warm ``SandboxPool``).
+        max_idle_overflow: Extra sessions kept idle after use; more are closed on release.
+        factory: Starts one session (the default backend when None).
+    """
+
+    def __init__(
+        self,
+        size: int = DEFAULT_POOL_SIZE,
+        max_idle_overflow: int = MAX_IDLE_OVERFLOW,
+        factory: Any = None,
+    ) -> None:
+        from envalign.sandbox import SandboxPool
+
+        self._factory = factory
+        self.pool = (
+            SandboxPool(size=size) if factory is None else SandboxPool(size, factory=factory)
+        )
+        self.max_idle_overflow = max_idle_overflow
+        self._overflow: set[int] = set()
+        self._overflow_idle: list[Any] = []
+        self._overflow_all: list[Any] = []
+        self._lock = threading.Lock()
+
+    def acquire(self) -> Any:
+        """Return a free session, starting a new one when the warm pool is exhausted."""
+        from envalign.envs.errors import SandboxError
+
+        try:
+            return self.pool.acquire(timeout=0)
+        except SandboxError:
+            pass
+        with self._lock:
+            if self._overflow_idle:
+                return self._overflow_idle.pop()
+        session = self._new_session()
+        with self._lock:
+            self._overflow.add(id(session))
+            self._overflow_all.append(session)
+        return session
+
+    def release(self, session: Any) -> None:
+        """Give a session back (reset; a broken overflow session is closed)."""
+        with self._lock:
+            overflow = id(session) in self._overflow
+        if not overflow:
+            self.pool.release(session)
+            return
+        try:
+            session.reset()
+            keep = session.healthy
+        except Exception:  # a session that cannot reset is dropped
+            keep = False
+        with self._lock:
+            if keep and len(self._overflow_idle) < self.max_idle_overflow:
+                self._overflow_idle.append(session)
+                return
+            self._overflow.discard(id(session))
+            self._overflow_all.remove(session)
+        session.close()
+
+    def close(self) -> None:
+        """Close every session, warm and overflow."""
+        self.pool.close()
+        with self._lock:
+            sessions, self._overflow_all, self._overflow_idle = self._overflow_all, [], []
+            self._overflow.clear()
+        for session in sessions:
+            session.close()
+
+    def _new_session(self) -> Any:
+        if self._factory is not None:
+            return self._factory()
+        from envalign.sandbox.docker import DockerSandbox
+
+        return DockerSandbox()
+
+
+def shared_pool() -> SharedSessions:
+    """Return the process-wide sessions of tool environments, creating them on first use."""
     global _pool
     with _pool_lock:
         if _pool is None:
-            from envalign.sandbox import SandboxPool
-
-            _pool = SandboxPool(size=DEFAULT_POOL_SIZE)
+            _pool = SharedSessions()
+            atexit.register(close_shared_pool)
         return _pool
 
 
 def close_shared_pool() -> None:
-    """Close the process-wide pool (its containers go away); the next lease creates a new one."""
+    """Close the process-wide sessions (containers go away); the next lease starts new ones."""
     global _pool
     with _pool_lock:
         pool, _pool = _pool, None
@@ -61,8 +148,9 @@ class SessionLease:
     """One sandbox session held by one environment, given back exactly once.
 
     Args:
-        source: ``None`` (the shared pool), a ``SandboxPool`` or a ``Sandbox`` (used as it is and
-            never closed here: its owner closes it).
+        source: ``None`` (the shared sessions), a ``SandboxPool`` (or anything with ``acquire``
+            and ``release``) or a ``Sandbox`` (used as it is and never closed here: its owner
+            closes it).
     """
 
     def __init__(self, source: Any = None) -> None:
@@ -74,9 +162,11 @@ class SessionLease:
             self._pool = source if source is not None else shared_pool()
             self.sandbox = self._pool.acquire()
         self._released = False
+        self.used = False
 
     def run(self, code_or_command: str, **kwargs: Any) -> Any:
         """``Sandbox.run`` on the held session, timed by :data:`SANDBOX_CLOCK`."""
+        self.used = True
         start = time.perf_counter()
         try:
             return self.sandbox.run(code_or_command, **kwargs)
@@ -119,6 +209,13 @@ class LeaseHolder:
     def held(self) -> bool:
         """Whether a lease is held now."""
         return self._state["lease"] is not None
+
+    def clean(self) -> None:
+        """Reset the held session if it ran anything since it was acquired or last cleaned."""
+        lease = self._state["lease"]
+        if lease is not None and lease.used:
+            lease.sandbox.reset()
+            lease.used = False
 
     def release(self) -> None:
         """Give the lease back now (the next use acquires a new one)."""

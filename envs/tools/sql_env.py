@@ -193,7 +193,6 @@ class SqlEnv(TextEnv):
         self.sessions = LeaseHolder(self, sandbox)
         self.question: SqlQuestion = self.questions[0]
         self.turns = 0
-        self._built = False
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -206,7 +205,7 @@ class SqlEnv(TextEnv):
         else:
             self.question = self.questions[int(self.np_random.integers(len(self.questions)))]
         self.turns = 0
-        self._built = False
+        self.sessions.clean()  # the last episode's database goes; the first query builds this one
         observation = self._observation("Run a query, or reply 'submit <query>'.")
         self.transcript = [observation]
         return observation, step_info(0.0, components={}, task_id=self.question.id)
@@ -251,9 +250,6 @@ class SqlEnv(TextEnv):
         from envalign.sandbox import Limits
 
         lease = self.sessions.lease
-        if not self._built:
-            lease.sandbox.reset()
-            self._built = True
         request = {
             "schema": schema_script(self.question.schema),
             "queries": queries,

@@ -155,6 +155,7 @@ class ToolUseEnv(TextEnv):
     ) -> tuple[str, dict[str, Any]]:
         """Pick a question."""
         super().reset(seed=seed)
+        self.sessions.clean()  # files of the last episode must not leak into this one
         wanted = (options or {}).get("task_id")
         if wanted is not None:
             self.task = next(t for t in self.tasks if t.id == wanted)

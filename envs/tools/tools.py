@@ -184,8 +184,9 @@ def build_tools(facts: Mapping[str, str], run_python: Callable[[str], str]) -> l
         wanted = key.strip().lower()
         if wanted in facts:
             return facts[wanted]
-        prefix = wanted.split(":")[0]
-        near = sorted(k for k in facts if k.startswith(prefix + ":"))[:8]
+        prefix, suffix = wanted.split(":")[0], wanted.split(":")[-1]
+        family = [k for k in sorted(facts) if k.startswith(prefix + ":")]
+        near = sorted(family, key=lambda k: not k.endswith(":" + suffix))[:10]
         hint = (
             f" Keys with that prefix: {', '.join(near)}." if near else " Try 'keys' to list keys."
         )
