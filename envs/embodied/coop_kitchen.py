@@ -279,8 +279,8 @@ class CoopKitchenEnv(TextParallelEnv):
             kind = CRATES.get(tile, "plate")
             if held is not None:
                 return f"Your hands are full: you hold a {held.describe()}."
-            self.held[agent] = Item(kind)
-            return f"You take a {self.held[agent].describe()}."
+            taken = self.held[agent] = Item(kind)
+            return f"You take a {taken.describe()}."
         if tile in HOLDERS:
             return self._use_holder(agent, cell, tile, components)
         if tile == "S":
@@ -449,8 +449,9 @@ class CoopKitchenEnv(TextParallelEnv):
             _fill(image, row, col, size, 9, _item_color(item))
         for agent, (row, col) in self.positions.items():
             _fill(image, row, col, size, 4, AGENT_COLORS[agent])
-            if self.held[agent] is not None:
-                _fill(image, row, col, size, 11, _item_color(self.held[agent]))
+            carried = self.held[agent]
+            if carried is not None:
+                _fill(image, row, col, size, 11, _item_color(carried))
         return image
 
 
@@ -503,7 +504,8 @@ def _approach(env: CoopKitchenEnv, agent: str, targets: list[tuple[int, int]]) -
     """The command that brings ``agent`` next to (and facing) the nearest of ``targets``."""
     start = env.positions[agent]
     blocked = {pos for a, pos in env.positions.items() if a != agent}
-    queue, seen = deque([(start, None)]), {start}
+    queue: deque[tuple[tuple[int, int], str | None]] = deque([(start, None)])
+    seen = {start}
     while queue:
         cell, first = queue.popleft()
         for direction, (d_row, d_col) in DIRECTIONS.items():

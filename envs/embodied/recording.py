@@ -161,7 +161,7 @@ def write_animation(frames: Sequence[np.ndarray], path: str | Path, fps: float =
         import imageio_ffmpeg  # noqa: F401 - imageio needs it for MP4
     except ImportError as error:
         raise DependencyNotInstalled("imageio-ffmpeg", "video", "write MP4 videos") from error
-    imageio.mimwrite(path, images, fps=fps, macro_block_size=1)
+    imageio.mimwrite(path, list[Any](images), fps=fps, macro_block_size=1)
     return path
 
 

@@ -96,9 +96,9 @@ def match_action(
         by_key.setdefault(action_key(action), action)
     if reply_key in by_key:
         return by_key[reply_key]
-    action, ambiguous = _best_occurring(reply_key, by_key)
-    if action is not None or ambiguous:
-        return action
+    found, ambiguous = _best_occurring(reply_key, by_key)
+    if found is not None or ambiguous:
+        return found
     admissible = set(valid_actions)
     alias_keys = {
         action_key(alias): target
@@ -107,8 +107,8 @@ def match_action(
     }
     if reply_key in alias_keys:
         return alias_keys[reply_key]
-    action, _ = _best_occurring(reply_key, alias_keys)
-    return action if action is not None else _match_without_numbers(reply_key, by_key)
+    aliased, _ = _best_occurring(reply_key, alias_keys)
+    return aliased if aliased is not None else _match_without_numbers(reply_key, by_key)
 
 
 def _match_without_numbers(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from envalign.envs.embodied.household.world import HELD, World
+from envalign.envs.embodied.household.world import HELD, World, with_article
 
 Operation = tuple[str, ...]
 #: First words of commands; a reply that starts with one but is not admissible gets "Nothing happens."
@@ -23,7 +23,7 @@ APPLIANCES = {"clean": "sinkbasin", "heat": "microwave", "cool": "fridge"}
 def _listing(names: list[str]) -> str:
     if not names:
         return "nothing"
-    items = [f"a {name}" for name in names]
+    items = [with_article(name) for name in names]
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])}, and {items[-1]}"
 
 
@@ -149,7 +149,7 @@ def _examine(world: World, name: str) -> str:
         item = world.items[name]
         states = [s for s in ("clean", "hot", "cold", "sliced") if getattr(item, s)]
         looks = f"It is {' and '.join(states)}." if states else "Nothing special about it."
-        return f"This is a {name}. {looks}"
+        return f"This is {with_article(name)}. {looks}"
     return describe_receptacle(world, name)
 
 
@@ -162,10 +162,14 @@ def _look(world: World) -> str:
 
 def _inventory(world: World) -> str:
     held = world.held()
-    return f"You are carrying: a {held.describe()}." if held else "You are not carrying anything."
+    return (
+        f"You are carrying: {with_article(held.describe())}."
+        if held
+        else "You are not carrying anything."
+    )
 
 
-HANDLERS = {
+HANDLERS: dict[str, Callable[..., str]] = {
     "go": _go,
     "open": _open,
     "close": _close,

@@ -14,7 +14,7 @@ from envalign.envs.embodied.household.tasks import (
     is_solved,
     reached_subgoals,
 )
-from envalign.envs.embodied.household.world import ROOMS, World
+from envalign.envs.embodied.household.world import ROOMS, World, with_article
 from envalign.envs.embodied.text_matching import action_key, match_action, unmatched_feedback
 from envalign.envs.info import step_info
 
@@ -154,7 +154,7 @@ class HouseholdEnv(TextEnv):
         rooms = []
         for room in ROOMS:
             names = [r.name for r in self.world.receptacles.values() if r.room == room]
-            rooms.append(f"In the {room}, you see a {', a '.join(names)}.")
+            rooms.append(f"In the {room}, you see {', '.join(map(with_article, names))}.")
         lamp = self.world.lamp
         return (
             f"You are in the middle of the {self.world.start_room} of a house with a kitchen, a "

@@ -20,6 +20,7 @@ take a knife and slice the object where it lies before taking it.
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 
 from envalign.envs.embodied.household.world import (
@@ -86,6 +87,7 @@ LOOK_KINDS = (
     "vase",
 )
 SUBGOAL_REWARD = 0.1
+AN_BEFORE_VOWEL = re.compile(r"\ba (?=[aeiou])")
 SLICED_CHANCE = 0.3
 DISTRACTORS = (10, 18)
 
@@ -150,7 +152,9 @@ def _draw_task(rng: random.Random, world: World) -> Task:
     needed = 2 if task_type == "pick_two_obj_and_place" else 1
     sliced = "slice" in OBJECT_KINDS[kind].abilities and rng.random() < SLICED_CHANCE
     name = f"sliced {kind}" if sliced else kind
-    text = rng.choice(TEMPLATES[task_type]).format(obj=name, recep=target)
+    text = AN_BEFORE_VOWEL.sub(
+        "an ", rng.choice(TEMPLATES[task_type]).format(obj=name, recep=target)
+    )
     return Task(task_type, kind, target, text, needed, sliced)
 
 

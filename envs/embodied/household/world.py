@@ -59,6 +59,11 @@ KITCHEN_SURFACES = ("countertop", "diningtable")
 ROOM_SURFACES = ("shelf", "desk", "sidetable", "dresser", "coffeetable", "tvstand")
 
 
+def with_article(name: str) -> str:
+    """``"a mug 1"``, ``"an apple 1"``."""
+    return f"{'an' if name[:1] in 'aeiou' else 'a'} {name}"
+
+
 @dataclass(frozen=True)
 class ObjectKind:
     """What an object kind allows: ``clean``, ``heat``, ``cool``, ``slice`` and where it may lie."""
