@@ -19,6 +19,7 @@ from typing import Any
 from envalign.envs.core import ActContext, TextParallelEnv, read_action
 from envalign.envs.info import step_info
 from envalign.envs.judges.base import MAX_SCORE, MIN_SCORE, Judge
+from envalign.envs.judges.llm import LLMJudge
 from envalign.envs.judges.parsing import parse_feedback, parse_rating
 from envalign.envs.judges.rule import RuleJudge
 from envalign.envs.social.records import InteractionRecord, append_records
@@ -54,13 +55,28 @@ def load_value_questions(path: str = str(QUESTIONS_FILE)) -> tuple[dict[str, str
 
 
 def make_judge(judge: str | Judge) -> Judge | None:
-    """``"peers"`` -> None (peer agents rate), ``"rule"`` -> :class:`RuleJudge`, a Judge as is."""
+    """Turn the ``judge`` argument into a judge (``None`` means the peer agents rate).
+
+    ``"peers"`` -> None; ``"rule"`` -> :class:`RuleJudge`; ``"llm:<policy>"`` -> an
+    :class:`~envalign.envs.judges.llm.LLMJudge` over the policy of that name (e.g.
+    ``llm:smollm2-135m-instruct``), falling back to the RuleJudge; a Judge object as it is.
+
+    Raises:
+        ValueError: For any other string.
+    """
     if judge == "peers":
         return None
     if judge == "rule":
         return RuleJudge()
+    if isinstance(judge, str) and judge.startswith("llm:"):
+        from envalign.agents.registry import resolve_policy
+
+        policy = resolve_policy(judge.removeprefix("llm:"), "envalign/SocialSandbox-v0")
+        return LLMJudge(policy, fallback=RuleJudge())
     if isinstance(judge, str):
-        raise ValueError(f"judge must be 'peers', 'rule' or a Judge object, got {judge!r}.")
+        raise ValueError(
+            f"judge must be 'peers', 'rule', 'llm:<policy name>' or a Judge object, got {judge!r}."
+        )
     return judge
 
 
@@ -107,7 +123,7 @@ class SocialSandboxEnv(TextParallelEnv):
 
     ## Arguments
     ``num_agents`` (3), ``rounds`` (1), ``num_raters`` (2, at most ``num_agents - 1``), ``judge``
-    (``"peers"``, ``"rule"`` or a Judge), ``memory_size`` (3), ``draft_weight`` (0.5),
+    (``"peers"``, ``"rule"``, ``"llm:<policy name>"`` or a Judge), ``memory_size`` (3), ``draft_weight`` (0.5),
     ``revision_weight`` (1.0), ``rater_bonus`` (0.02), ``shared_question`` (True),
     ``questions_file`` (JSON Lines with ``id`` and ``question``; default: 220 shipped questions),
     ``max_answer_length`` (1500), ``records_path`` (None), ``render_mode`` (``"ansi"``).

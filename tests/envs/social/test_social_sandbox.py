@@ -170,3 +170,20 @@ def test_records_can_be_appended_to_a_file_for_runs(tmp_path):
     records = read_records(path)
     assert len(result.episodes) == 2 and len(records) == 2 * 2 * 3
     assert {r.judge for r in records} == {"rule"} and all(r.revision for r in records)
+
+
+def test_an_llm_judge_by_policy_name(monkeypatch):
+    from envalign.agents import registry
+
+    class Terse:
+        name = "terse"
+
+        def act(self, requests):
+            return [Generation("3/7") for _ in requests]
+
+    monkeypatch.setitem(registry.NAMED_LOADERS, "terse-model", lambda env_id: Terse())
+    env = SocialSandboxEnv(judge="llm:terse-model")
+    assert isinstance(env.judge, LLMJudge) and env.judge.name == "llm:terse"
+    env.reset(seed=0)
+    env.step(dict.fromkeys(env.possible_agents, "An answer."))
+    assert env.current["agent_0"].draft_ratings == {"llm:terse": 3.0}
