@@ -91,6 +91,10 @@ class Runner:
             ``system_prompt`` attribute or a generic instruction.
         sampling: Sampling parameters given to every policy named by a string that samples (LLM
             policies have a ``sampling`` attribute); policy objects passed in keep their own.
+        history: How many earlier exchanges (observation + reply) each prompt keeps after the
+            system message; ``None`` keeps the whole conversation. Observations are
+            self-contained, so a short window loses little and makes long games much cheaper to
+            prompt. Episode records always hold every turn.
     """
 
     def __init__(
@@ -102,9 +106,13 @@ class Runner:
         concurrency: int = 8,
         system_prompt: str | None = None,
         sampling: SamplingParams | None = None,
+        history: int | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}.")
+        if history is not None and history < 0:
+            raise ValueError(f"history must be >= 0 or None, got {history}.")
+        self.history = history
         self.card: EnvCard = spec(env_id)
         self.env_id = env_id
         self.env_kwargs = dict(env_kwargs or {})
@@ -209,7 +217,7 @@ class Runner:
                     rng=episode.rngs[agent],
                 )
                 request = TurnRequest(
-                    messages=list(episode.conversations[agent]),
+                    messages=self._window(episode.conversations[agent]),
                     context=context,
                     valid_actions=valid_actions_of(episode.infos[agent]),
                 )
@@ -228,6 +236,12 @@ class Runner:
                 actions[episode.index][agent] = generation
         for episode in live:
             self._step(episode, actions.get(episode.index, {}))
+
+    def _window(self, conversation: list[dict[str, str]]) -> list[dict[str, str]]:
+        """The system message, the last ``history`` exchanges and the new observation."""
+        if self.history is None or len(conversation) <= 2 + 2 * self.history:
+            return list(conversation)
+        return [conversation[0], *conversation[len(conversation) - 1 - 2 * self.history :]]
 
     def _acting(self, episode: _Live) -> list[str]:
         if not self.card.multi_agent:
@@ -315,6 +329,7 @@ def simulate(
     system_prompt: str | None = None,
     sampling: SamplingParams | None = None,
     histogram: bool = True,
+    history: int | None = None,
 ) -> SimulationResult:
     """Run ``episodes`` episodes of ``env_id`` (seeds ``seed, seed+1, ...``).
 
@@ -332,6 +347,7 @@ def simulate(
         sampling: Sampling parameters for LLM policies given by name (see :class:`Runner`).
         histogram: With ``out``, also draw the per-agent return histogram to
             ``<out stem>.returns.png`` (needs matplotlib; skipped with a note without it).
+        history: Earlier exchanges kept in each prompt (see :class:`Runner`); ``None``: all.
 
     Returns:
         The episodes and their summary. Ctrl-C ends the run early with ``interrupted=True``.
@@ -345,6 +361,7 @@ def simulate(
         concurrency=concurrency,
         system_prompt=system_prompt,
         sampling=sampling,
+        history=history,
     )
     collected: list[Episode] = []
     writer = EpisodeWriter(out) if out is not None else None

@@ -48,6 +48,17 @@ def add_commands(subparsers: Any) -> None:
     run.add_argument(
         "--no-histogram", action="store_true", help="do not draw OUT's return histogram PNG"
     )
+    run.add_argument(
+        "--history",
+        type=int,
+        default=None,
+        metavar="N",
+        help="earlier exchanges kept in each prompt (default: all; observations are "
+        "self-contained, so 0-2 makes long games much cheaper for LLM policies)",
+    )
+    run.add_argument(
+        "--system-prompt", metavar="TEXT", help="override every agent's system message"
+    )
     sampling = run.add_argument_group("sampling (LLM policies)")
     sampling.add_argument(
         "--temperature", type=_non_negative, default=0.7, help="0 is greedy (default 0.7)"
@@ -151,6 +162,8 @@ def run_command(args: argparse.Namespace) -> int:
         progress=not args.quiet and sys.stderr.isatty(),
         sampling=sampling_params(args),
         histogram=not args.no_histogram,
+        history=args.history,
+        system_prompt=args.system_prompt,
     )
     print_summary(result, policies)
     if result.interrupted:
