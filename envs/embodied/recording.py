@@ -38,7 +38,12 @@ def text_frame(text: str, size: tuple[int, int] = TEXT_FRAME_SIZE) -> np.ndarray
     return np.asarray(image)
 
 
-def _baseline(env_id: str, policy_name: str) -> Callable[[ActContext], str]:
+Act = Callable[[ActContext], str]
+
+
+def _baseline(env_id: str, policy_name: str | Act) -> Act:
+    if callable(policy_name):
+        return policy_name
     card = spec(env_id)
     if policy_name in card.policies:
         return load_entry_point(card.policies[policy_name])
@@ -59,7 +64,7 @@ def _frame(env: Any, pictured: bool, observation: Any) -> np.ndarray:
 
 def record_episode(
     env_id: str,
-    policy_name: str = "scripted",
+    policy_name: str | Act = "scripted",
     seed: int = 0,
     env_kwargs: dict[str, Any] | None = None,
     max_frames: int = 500,
@@ -68,7 +73,8 @@ def record_episode(
 
     Args:
         env_id: A registered environment id.
-        policy_name: A baseline the environment registered (``scripted``, ``random``...).
+        policy_name: A baseline the environment registered (``scripted``, ``random``...), or any
+            function ``ActContext -> str`` (for instance one that asks an LLM policy).
         seed: Seed of the episode and of the policy.
         env_kwargs: Extra keyword arguments for the environment.
         max_frames: Stop after this many frames even if the episode goes on.
@@ -178,13 +184,21 @@ def _same_size(frames: Sequence[np.ndarray]) -> list[np.ndarray]:
 
 def record_video(
     env_id: str,
-    policy_name: str = "scripted",
+    policy_name: str | Act = "scripted",
     seed: int = 0,
     path: str | Path = "episode.gif",
     env_kwargs: dict[str, Any] | None = None,
     fps: float = 4.0,
 ) -> Path:
     """Play one episode with a baseline policy and write it as a GIF or MP4 at ``path``.
+
+    Args:
+        env_id: A registered environment id.
+        policy_name: A baseline name or a function ``ActContext -> str`` (see :func:`record_episode`).
+        seed: Seed of the episode.
+        path: Output file (``.gif``, or ``.mp4`` with ``imageio-ffmpeg``).
+        env_kwargs: Extra keyword arguments for the environment.
+        fps: Frames per second.
 
     Returns:
         The path written.

@@ -48,3 +48,8 @@ def test_bad_requests_fail_with_advice(tmp_path):
 def test_mp4_without_ffmpeg_names_the_package(tmp_path):
     with pytest.raises(DependencyNotInstalled, match="imageio-ffmpeg"):
         write_animation([np.zeros((8, 8, 3), np.uint8)] * 2, tmp_path / "x.mp4")
+
+
+def test_any_function_can_drive_the_recording():
+    frames = record_episode("envalign/BabyAIText-GoToLocal-v0", lambda context: "turn left", seed=0)
+    assert len(frames) == 65  # the reset frame plus 64 steps until MiniGrid's step budget
