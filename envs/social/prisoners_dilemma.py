@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 import re
 from typing import Any
 
@@ -104,7 +103,6 @@ class PrisonersDilemmaEnv(TextParallelEnv):
         self.history: list[dict[str, str]] = []
         self.messages: dict[str, str] = {}
         self.totals: dict[str, float] = {}
-        self.rng = random.Random()
 
     @property
     def system_prompt(self) -> str:
@@ -118,7 +116,6 @@ class PrisonersDilemmaEnv(TextParallelEnv):
         self, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Start a new match (the game has no randomness; the seed is accepted for the API)."""
-        self.rng = random.Random(seed)
         self.agents = list(self.possible_agents)
         self.round, self.phase = 0, MESSAGE if self.message_phase else MOVE
         self.history, self.totals = [], dict.fromkeys(self.agents, 0.0)
