@@ -448,14 +448,34 @@ def _apply_override(data: dict[str, Any], override: str) -> None:
 
 
 def check_env(config: TrainConfig) -> None:
-    """Check at train time that the environment exists (plugins may register it late).
+    """Check at train time that the environment exists and has the agents the config names.
+
+    Environments are checked here rather than when the config loads, so a config for an environment
+    that a plugin registers later still loads.
 
     Raises:
         UnknownEnvironment: With the closest registered id.
+        ConfigError: If the environment cannot be built with ``env.kwargs``, or
+            ``env.trained_agents`` / ``env.opponents`` name an agent it does not have.
     """
-    from envalign.envs.registry import spec
+    from envalign.envs.registry import make_raw, spec
 
-    spec(config.env.id)
+    card = spec(config.env.id)
+    try:
+        probe = make_raw(card.id, **config.env.kwargs)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(
+            f"env.kwargs = {config.env.kwargs!r} cannot build {card.id}: {error}"
+        ) from error
+    agents = [str(a) for a in getattr(probe, "possible_agents", ["agent"])]
+    probe.close()
+    named = [("env.trained_agents", a) for a in config.env.trained_agents or []]
+    named += [("env.opponents", a) for a in config.env.opponents if a != "*"]
+    for where, agent in named:
+        if agent not in agents:
+            close = difflib.get_close_matches(agent, agents, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"{where} names '{agent}', but {card.id} has agents {agents}.{hint}")
 
 
 def describe(cls: Any = TrainConfig, prefix: str = "") -> list[tuple[str, Any, str]]:

@@ -45,12 +45,14 @@ class TrainResult:
         metrics: Every logged row of this run's ``metrics.jsonl``.
         output_dir: The run's folder.
         reward_curve: The PNG of the reward curve, when drawn.
+        resumed_from: The checkpoint step this run resumed from (0: it started fresh).
     """
 
     steps: int
     metrics: list[dict[str, Any]]
     output_dir: Path
     reward_curve: Path | None = None
+    resumed_from: int = 0
 
 
 @dataclass
@@ -155,6 +157,7 @@ class Trainer:
         """Run (or resume) the training loop to ``run.steps`` and return the metrics."""
         run = self.config.run
         self._maybe_resume()
+        resumed_from = self.state.step
         logger = MetricsLogger(
             self.output_dir, tensorboard=run.tensorboard, resume_step=self.state.step
         )
@@ -184,7 +187,7 @@ class Trainer:
             rows, self.output_dir / "reward_curve.png", title=self.config.env.id
         )
         self.save_model(self.output_dir / "final")
-        return TrainResult(self.state.step, rows, self.output_dir, curve)
+        return TrainResult(self.state.step, rows, self.output_dir, curve, resumed_from)
 
     def _maybe_resume(self) -> None:
         if not self.config.run.resume:
