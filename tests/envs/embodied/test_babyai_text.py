@@ -106,3 +106,10 @@ def test_bot_through_text_solves_fast_levels(level):
 @pytest.mark.parametrize("level", SLOW_LEVELS)
 def test_bot_through_text_solves_maze_levels(level):
     assert solve_rate(level, range(100)) >= 0.95
+
+
+@pytest.mark.parametrize("render_mode", ["ansi", "rgb_array"])
+def test_gymnasium_checker_with_rendering(render_mode):
+    from gymnasium.utils.env_checker import check_env
+
+    check_env(BabyAITextEnv(level="GoToLocal", render_mode=render_mode))

@@ -83,3 +83,15 @@ def test_chopping_takes_two_interactions():
         "You chop the tomato (1/2).",
         "You finish chopping: a chopped tomato.",
     ]
+
+
+def test_pettingzoo_render_test_for_ansi_and_rgb_array():
+    from pettingzoo.test import render_test
+    from pettingzoo.utils.conversions import parallel_to_aec
+
+    # render_test first builds a "human" env just to read the metadata; there is no window here.
+    render_test(
+        lambda render_mode=None: parallel_to_aec(
+            CoopKitchenEnv(render_mode=None if render_mode == "human" else render_mode)
+        )
+    )
