@@ -392,10 +392,11 @@ def collect_leftovers(client: Any, *, everything: bool = False) -> list[str]:
     host = socket.gethostname()
     for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"}):
         labels = container.labels
-        owner_alive = labels.get(OWNER_HOST_LABEL) == host and _pid_alive(
-            int(labels.get(OWNER_PID_LABEL, "0") or 0)
-        )
-        if everything or not owner_alive:
+        # Containers of another host (another machine or container sharing this engine) are
+        # never judged from here; their own processes or `gc --all` remove them.
+        ours = labels.get(OWNER_HOST_LABEL) == host
+        owner_dead = ours and not _pid_alive(int(labels.get(OWNER_PID_LABEL, "0") or 0))
+        if everything or owner_dead:
             try:
                 container.remove(force=True)
                 removed.append(container.name)

@@ -244,7 +244,7 @@ class Zygote:
 
     def discard(self):
         """Kill an unused child and close its pipes."""
-        for fd in (self.stdin_fd, self.out_r, self.err_r, self.status_r):
+        for fd in (self.stdin_fd, self.out_r, self.err_r, self.status_r, self.control_w):
             os.close(fd)
         try:
             os.kill(self.pid, signal.SIGKILL)
@@ -448,10 +448,8 @@ class Execution:
         signalled = os.WIFSIGNALED(status)
         exit_code = -os.WTERMSIG(status) if signalled else os.WEXITSTATUS(status)
         cpu_used = self.rusage.ru_utime + self.rusage.ru_stime
-        cpu_out = (
-            signalled
-            and exit_code in (-signal.SIGXCPU, -signal.SIGKILL)
-            and (cpu_used >= float(self.limits["cpu_time_s"]) - 0.05)
+        cpu_limit_hit = exit_code == -signal.SIGXCPU or (
+            exit_code == -signal.SIGKILL and cpu_used >= float(self.limits["cpu_time_s"]) - 0.05
         )
         oom_after = oom_kills()
         oom = MEMORY_ERROR_MARK in marks or (
@@ -462,7 +460,8 @@ class Execution:
             "stdout": base64.b64encode(bytes(self.output["stdout"])).decode(),
             "stderr": base64.b64encode(bytes(self.output["stderr"])).decode(),
             "exit_code": exit_code,
-            "timed_out": self.timed_out or bool(cpu_out),
+            "timed_out": self.timed_out or cpu_limit_hit,
+            "cpu_s": round(cpu_used, 3),
             "oom_killed": bool(oom) and not self.timed_out,
             "truncated": self.truncated,
             "duration_s": round(self.duration, 6),
