@@ -95,3 +95,24 @@ def test_pettingzoo_render_test_for_ansi_and_rgb_array():
             CoopKitchenEnv(render_mode=None if render_mode == "human" else render_mode)
         )
     )
+
+
+def test_layout_splits_the_work_between_the_cooks():
+    from envalign.envs.embodied.coop_kitchen import DIRECTIONS, LAYOUT, STARTS
+
+    def reachable_tiles(start):
+        seen, frontier, tiles = {start}, [start], set()
+        while frontier:
+            row, col = frontier.pop()
+            for d_row, d_col in DIRECTIONS.values():
+                cell = (row + d_row, col + d_col)
+                tile = LAYOUT[cell[0]][cell[1]]
+                if tile == "." and cell not in seen:
+                    seen.add(cell)
+                    frontier.append(cell)
+                elif tile != ".":
+                    tiles.add(tile)
+        return tiles
+
+    assert reachable_tiles(STARTS["agent_0"]) == {"#", "T", "O", "L", "K", "|"}
+    assert reachable_tiles(STARTS["agent_1"]) == {"#", "P", "S", "W", "|"}
