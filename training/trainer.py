@@ -34,6 +34,7 @@ from envalign.training.config import TrainConfig, check_env
 from envalign.training.episodes import Episode
 from envalign.training.metrics import MetricsLogger, plot_reward_curve, read_metrics
 from envalign.training.offline import preference_pairs
+from envalign.training.precision import MasterWeights, needs_master_weights
 
 
 @dataclass
@@ -85,6 +86,9 @@ class Trainer:
         self.value_head = self._value_head()
         self.reference = self._reference()
         params = [p for p in self.model.parameters() if p.requires_grad]
+        self.master = MasterWeights(params) if needs_master_weights(params) else None
+        if self.master is not None:
+            params = self.master.parameters()
         if self.value_head is not None:
             params += list(self.value_head.parameters())
         o = config.optim
@@ -149,6 +153,8 @@ class Trainer:
         modules = {"model": self.model, "optimizer": self.optimizer, "scheduler": self.scheduler}
         if self.value_head is not None:
             modules["value_head"] = self.value_head
+        if self.master is not None:
+            modules["master_weights"] = self.master
         return modules
 
     # ------------------------------------------------------------------ the loop
@@ -545,10 +551,14 @@ class Trainer:
     def _optimizer_step(self) -> float:
         import torch
 
+        if self.master is not None:
+            self.master.copy_grads()
         params = [p for group in self.optimizer.param_groups for p in group["params"]]
         limit = self.config.optim.max_grad_norm or float("inf")
         norm = torch.nn.utils.clip_grad_norm_(params, limit)
         self.optimizer.step()
+        if self.master is not None:
+            self.master.copy_weights()
         return float(norm)
 
 

@@ -172,3 +172,19 @@ def test_agents_the_environment_lacks_are_named_with_a_suggestion(tmp_path: Path
     )
     with pytest.raises(ConfigError, match="Did you mean 'proposer'"):
         Trainer(config)
+
+
+def test_bf16_models_train_through_fp32_master_weights(tmp_path: Path) -> None:
+    import torch
+
+    config = tiny_config(
+        tmp_path, model={"dtype": "bfloat16"}, env={"kwargs": {"low": 0, "high": 1}}
+    )
+    trainer = Trainer(config)
+    assert trainer.master is not None
+    before = [m.detach().clone() for m in trainer.master.master]
+    trainer.update(*_rollout(trainer))
+    pairs = list(zip(trainer.master.model_params, trainer.master.master, strict=True))
+    assert all(p.dtype == torch.bfloat16 and m.dtype == torch.float32 for p, m in pairs)
+    assert all(torch.equal(p, m.to(torch.bfloat16)) for p, m in pairs)
+    assert any(not b.equal(m) for b, m in zip(before, trainer.master.master, strict=True))
