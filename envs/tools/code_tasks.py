@@ -96,7 +96,7 @@ def split_check(test_module: str) -> tuple[str, tuple[str, ...]]:
     )
     if check is None:
         return test_module, ("check(candidate)",)
-    setup = ast.unparse([n for n in module.body if n is not check])
+    setup = _unparse([n for n in module.body if n is not check])
     straight = all(
         isinstance(s, (ast.Assert, ast.Expr, ast.Assign, ast.Import, ast.ImportFrom))
         for s in check.body
@@ -108,10 +108,14 @@ def split_check(test_module: str) -> tuple[str, tuple[str, ...]]:
     prefix: list[ast.stmt] = []
     for statement in check.body:
         if isinstance(statement, ast.Assert):
-            tests.append(ast.unparse([*prefix, statement]))
+            tests.append(_unparse([*prefix, statement]))
         elif not _is_docstring(statement):
             prefix.append(statement)
     return setup, tuple(tests)
+
+
+def _unparse(statements: list[ast.stmt]) -> str:
+    return ast.unparse(ast.Module(body=statements, type_ignores=[]))
 
 
 def _is_docstring(statement: ast.stmt) -> bool:

@@ -170,12 +170,16 @@ class ToolUseEnv(TextEnv):
         """Execute a tool call or grade the final answer."""
         self.turns += 1
         text, problem = read_action(action, self.max_action_length)
-        kind, payload, why = parse_action(text) if text is not None else ("error", None, problem)
+        parsed: tuple[str, Any, str] = (
+            parse_action(text) if text is not None else ("error", None, problem)
+        )
+        kind, payload, why = parsed
         correct = False
         if kind == "call":
-            feedback = self.call_tool(*payload)
+            name, args = payload
+            feedback = self.call_tool(name, args)
         elif kind == "final":
-            correct, feedback = self._grade(payload)
+            correct, feedback = self._grade(str(payload))
         else:
             feedback = why
         terminated = kind == "final"
