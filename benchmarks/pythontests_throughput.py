@@ -126,7 +126,8 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.system()}",
     }
     results["ratio_sandboxed_vs_baseline"] = (
-        results["sandboxed"]["episodes_per_s"] / results["baseline_host_subprocess"]["episodes_per_s"]
+        results["sandboxed"]["episodes_per_s"]
+        / results["baseline_host_subprocess"]["episodes_per_s"]
     )
     print(json.dumps(results, indent=2))
 
