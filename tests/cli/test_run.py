@@ -1,0 +1,73 @@
+"""``envalign run``: policies per agent, LLM sampling flags, outputs, errors."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from envalign.cli import main
+from envalign.cli.run import parse_policies
+from envalign.envs.errors import ConfigError
+from envalign.training.episodes import read_episodes
+
+
+def test_run_writes_episodes_histogram_and_summary(tmp_path, capsys):
+    out = tmp_path / "runs" / "u.jsonl"
+    code = main(
+        [
+            "run",
+            "envalign/Ultimatum-v0",
+            "--policy",
+            "scripted",
+            "--episodes",
+            "5",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    assert [e.seed for e in read_episodes(out)] == [0, 1, 2, 3, 4]
+    printed = capsys.readouterr().out
+    assert "5 episodes" in printed and "tokens generated 0" in printed
+    if importlib.util.find_spec("matplotlib") is not None:
+        assert (tmp_path / "runs" / "u.returns.png").is_file()
+
+
+def test_per_agent_policies_are_recorded(tmp_path):
+    out = tmp_path / "u.jsonl"
+    args = ["run", "envalign/Ultimatum-v0", "--episodes", "2", "--out", str(out), "--no-histogram"]
+    args += ["--policy", "proposer=scripted", "--policy", "responder=random"]
+    assert main(args) == 0
+    [first, _] = read_episodes(out)
+    assert first.policies == {"proposer": "scripted", "responder": "random"}
+    assert not (tmp_path / "u.returns.png").exists()
+
+
+def test_llm_policy_with_sampling_flags(tmp_path, capsys):
+    pytest.importorskip("torch")
+    out = tmp_path / "llm.jsonl"
+    args = ["run", "envalign/Ultimatum-v0", "--policy", "tiny-random", "--episodes", "2"]
+    args += ["--max-new-tokens", "3", "--temperature", "0", "--history", "0", "--out", str(out)]
+    assert main(args) == 0
+    turns = [t for e in read_episodes(out) for t in e.turns]
+    assert turns and all(len(t.token_ids) == 3 and len(t.logprobs) == 3 for t in turns)
+    assert "tokens/s" in capsys.readouterr().out
+
+
+def test_user_errors_exit_2_with_one_line(capsys):
+    assert main(["run", "envalign/Ultimatum-v0", "--policy", "propser=scripted"]) == 2
+    assert "Did you mean 'proposer'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "envalign/Ultimatum-v0", "--temperature", "-1"])
+    assert exit_info.value.code == 2
+    assert main(["run", "envalign/Ultimatum-v0", "--top-p", "0"]) == 2
+
+
+def test_parse_policies_defaults_the_rest_to_random():
+    assert parse_policies(["agent_0=scripted"], ["agent_0", "agent_1"]) == {
+        "agent_0": "scripted",
+        "*": "random",
+    }
+    with pytest.raises(ConfigError):
+        parse_policies(["nobody=random"], ["agent_0"])
