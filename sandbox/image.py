@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from envalign.envs.errors import SandboxUnavailable
+from envalign.envs.errors import ConfigError, SandboxUnavailable
 
 IMAGE_NAME = "envalign-sandbox"
 IMAGE_REVISION = 1
@@ -115,8 +115,11 @@ def build_image(
         The tag of the ready image.
 
     Raises:
+        ConfigError: If ``method`` is unknown.
         SandboxUnavailable: If no method can build the image here (the message says why).
     """
+    if method not in ("auto", *_BUILDERS):
+        raise ConfigError(f"Unknown build method {method!r}; use auto, registry or debootstrap.")
     tag = tag or default_image()
     client = docker_client(timeout=600)
     say = (lambda message: None) if quiet else (lambda message: print(message, file=sys.stderr))

@@ -103,14 +103,17 @@ def kill_everything(deadline_s=3.0):
         time.sleep(0.001)
 
 
-def empty_dir(path):
-    """Delete the content of ``path`` (not the directory itself)."""
+def empty_dir(path, keep=None):
+    """Delete the content of ``path`` (not the directory itself); ``keep`` is only emptied."""
     try:
         entries = os.listdir(path)
     except OSError:
         return
     for name in entries:
         full = os.path.join(path, name)
+        if full == keep and os.path.isdir(full) and not os.path.islink(full):
+            empty_dir(full)
+            continue
         try:
             if os.path.isdir(full) and not os.path.islink(full):
                 shutil.rmtree(full, ignore_errors=True)
@@ -311,8 +314,9 @@ def finish_python(status):
 class Execution:
     """One run: fork the child, pump its pipes, enforce wall time and output size, collect."""
 
-    def __init__(self, request, wakeup_fd):
+    def __init__(self, request, wakeup_fd, oom_before):
         self.request = request
+        self.oom_before = self.oom_after = oom_before
         self.limits = request["limits"]
         self.wakeup_fd = wakeup_fd
         self.output = {"stdout": bytearray(), "stderr": bytearray()}
@@ -330,7 +334,6 @@ class Execution:
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(self.request["code"])
         stdin_data = base64.b64decode(self.request.get("stdin") or "")
-        self.oom_before = oom_kills()
         self.started = time.monotonic()
         self.pid = zygote.pid
         zygote.launch(
@@ -451,10 +454,10 @@ class Execution:
         cpu_limit_hit = exit_code == -signal.SIGXCPU or (
             exit_code == -signal.SIGKILL and cpu_used >= float(self.limits["cpu_time_s"]) - 0.05
         )
-        oom_after = oom_kills()
-        oom = MEMORY_ERROR_MARK in marks or (
-            signalled and exit_code == -signal.SIGKILL and oom_after > self.oom_before >= 0
-        )
+        # The cgroup's OOM-kill count can only move when something was SIGKILLed.
+        oom_after = oom_kills() if exit_code == -signal.SIGKILL else self.oom_before
+        oom = MEMORY_ERROR_MARK in marks or (oom_after > self.oom_before >= 0)
+        self.oom_after = oom_after
         return {
             "ok": True,
             "stdout": base64.b64encode(bytes(self.output["stdout"])).decode(),
@@ -474,12 +477,13 @@ class Server:
     def __init__(self, wakeup_fd):
         self.wakeup_fd = wakeup_fd
         self.zygote = None
+        self.oom_count = oom_kills()
 
     def ready(self):
         """Clean the scratch dirs and fork the next zygote if there is none."""
         if self.zygote is None:
             for directory in CLEAN_DIRS:
-                empty_dir(directory)
+                empty_dir(directory, keep=SCRATCH)
             os.makedirs(SCRATCH, exist_ok=True)
             self.zygote = Zygote()
 
@@ -488,10 +492,11 @@ class Server:
         write_files(request.get("files"))
         self.ready()
         zygote, self.zygote = self.zygote, None
-        execution = Execution(request, self.wakeup_fd)
+        execution = Execution(request, self.wakeup_fd, self.oom_count)
         execution.start(zygote)
         execution.pump()
         response = execution.result()
+        self.oom_count = execution.oom_after
         if not request.get("keep_files", True):
             empty_dir(WORK)
         return response
