@@ -70,6 +70,18 @@ def add_commands(subparsers: Any) -> None:
     sampling.add_argument(
         "--stop", action="append", default=[], metavar="TEXT", help="stop string (repeatable)"
     )
+    sampling.add_argument(
+        "--action-selection",
+        choices=["generate", "likelihood"],
+        help="likelihood: where the environment lists valid_actions, pick one by its "
+        "log-likelihood (GLAM/TWOSOME) instead of generating (default: generate)",
+    )
+    sampling.add_argument(
+        "--normalisation",
+        choices=["sum", "token", "word"],
+        default="token",
+        help="likelihood score: sum (GLAM), token or word mean (TWOSOME) (default token)",
+    )
     run.set_defaults(handler=run_command)
 
 
@@ -151,16 +163,16 @@ def run_command(args: argparse.Namespace) -> int:
     agents = list(getattr(probe, "possible_agents", ["agent"]))
     probe.close()
     policies = parse_policies(args.policy, agents)
+    loaded = load_policies(policies, card.id, args)
     result = simulate(
         card.id,
-        policies,
+        loaded,
         episodes=args.episodes,
         seed=args.seed,
         concurrency=args.concurrency,
         env_kwargs=env_kwargs,
         out=args.out,
         progress=not args.quiet and sys.stderr.isatty(),
-        sampling=sampling_params(args),
         histogram=not args.no_histogram,
         history=args.history,
         system_prompt=args.system_prompt,
@@ -170,6 +182,29 @@ def run_command(args: argparse.Namespace) -> int:
         print(f"Interrupted: {len(result.episodes)} finished episodes kept.", file=sys.stderr)
         return 130
     return 0
+
+
+def load_policies(
+    policies: dict[str, str], env_id: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    """Resolve each policy name once (agents naming the same model share it) and configure it.
+
+    Models load here, before the clock of the run starts; LLM policies get the sampling flags and,
+    with ``--action-selection likelihood``, score ``valid_actions`` instead of generating.
+    """
+    from envalign.agents.registry import resolve_policy
+
+    sampling = sampling_params(args)
+    by_name: dict[str, Any] = {}
+    for name in dict.fromkeys(policies.values()):
+        policy = resolve_policy(name, env_id)
+        if hasattr(policy, "sampling"):
+            policy.sampling = sampling
+        if args.action_selection and hasattr(policy, "action_selection"):
+            policy.action_selection = args.action_selection
+            policy.normalisation = args.normalisation
+        by_name[name] = policy
+    return {agent: by_name[name] for agent, name in policies.items()}
 
 
 def print_summary(result: Any, policies: dict[str, str]) -> None:

@@ -71,3 +71,18 @@ def test_parse_policies_defaults_the_rest_to_random():
     }
     with pytest.raises(ConfigError):
         parse_policies(["nobody=random"], ["agent_0"])
+
+
+def test_likelihood_action_selection_picks_valid_moves(tmp_path):
+    pytest.importorskip("torch")
+    out = tmp_path / "pd.jsonl"
+    args = ["run", "envalign/PrisonersDilemma-v0", "--policy", "tiny-random", "--episodes", "2"]
+    args += ["--env-arg", "rounds=2", "--max-new-tokens", "4", "--history", "0"]
+    args += ["--action-selection", "likelihood", "--normalisation", "sum", "--out", str(out)]
+    assert main(args) == 0
+    turns = [t for e in read_episodes(out) for t in e.turns]
+    moves = [t for t in turns if t.valid_actions]
+    assert moves and all(t.finish_reason == "likelihood" for t in moves)
+    assert all(t.action in t.valid_actions and t.token_ids for t in moves)
+    messages = [t for t in turns if not t.valid_actions]
+    assert messages and all(t.finish_reason in ("stop", "length") for t in messages)
