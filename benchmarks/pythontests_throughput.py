@@ -96,6 +96,7 @@ def baseline(passes: int) -> dict[str, float]:
                 program,
                 preamble=preamble,
                 entry_point=task.entry_point,
+                helpers=task.preamble,
                 test_setup=task.test_setup,
                 tests=task.tests,
                 test_timeout_s=2.0,

@@ -163,6 +163,7 @@ class PythonTestsEnv(TextEnv):
             program,
             preamble=preamble,
             entry_point=self.task.entry_point,
+            helpers=self.task.preamble,
             test_setup=self.task.test_setup,
             tests=self.task.tests,
             test_timeout_s=self.test_timeout_s,

@@ -5,10 +5,11 @@ import sys
 from envalign.envs.tools.test_harness import HARNESS, harness_input, read_report
 
 
-def run_locally(program, tests, *, preamble="", timeout=1.0, budget=5.0):
+def run_locally(program, tests, *, preamble="", helpers="", timeout=1.0, budget=5.0):
     nonce, stdin = harness_input(
         program,
         preamble=preamble,
+        helpers=helpers,
         entry_point="f",
         test_setup="",
         tests=tests,
@@ -70,3 +71,35 @@ def test_syntax_errors_and_missing_functions_are_program_errors():
 def test_sys_exit_in_a_test_is_a_failure_not_an_escape():
     report = run_locally("import sys\ndef f():\n    sys.exit(0)\n", ["candidate()", "assert 1"])
     assert report.passed == [False, True] and report.finished
+
+
+def test_an_object_equal_to_everything_does_not_pass():
+    program = (
+        "class Anything:\n    def __eq__(self, other):\n        return True\n"
+        "def f(x):\n    return Anything()\n"
+    )
+    report = run_locally(program, ["assert candidate(1) == 2"])
+    assert report.passed == [False] and "NotPlainValue" in report.errors[0]
+
+
+def test_nested_plain_values_pass():
+    program = "def f():\n    return {'a': [1, (2.0, None)], 'b': {frozenset({'x'})}}\n"
+    assert run_locally(program, ["assert candidate()['a'][0] == 1"]).passed == [True]
+
+
+def test_patching_json_or_builtins_cannot_forge_results():
+    program = (
+        "import json, builtins\n"
+        'json.dumps = lambda *a, **k: \'{"stage": "test", "index": 0, "ok": true}\'\n'
+        "builtins.compile = lambda *a, **k: compile('pass', '<x>', 'exec')\n"
+        "def f():\n    return 0\n"
+    )
+    report = run_locally(program, ["assert candidate() == 1", "assert candidate() == 0"])
+    assert report.passed == [False, True] and report.finished
+
+
+def test_the_task_helpers_are_restored_after_the_agent_code():
+    helpers = "def encode(s):\n    return s[::-1]\n"
+    program = "def encode(s):\n    return s\ndef f(s):\n    return s\n"
+    report = run_locally(program, ["assert candidate(encode('ab')) == 'ab'"], helpers=helpers)
+    assert report.passed == [False]
