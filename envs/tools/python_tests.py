@@ -41,6 +41,9 @@ class PythonTestsEnv(TextEnv):
     ## Action
     Python code: a fenced block (the last ```python block wins) or bare code. A reply that defines
     the entry point replaces the stub; an indented reply is taken as the body under the prompt.
+    The function must return plain data (numbers, strings, containers of them): an object that
+    compares equal to anything fails its tests, and the task's own helper functions are restored
+    before the tests run.
 
     ## Reward
     On the final step: ``tests_passed`` = fraction of hidden tests passed by the final submission,

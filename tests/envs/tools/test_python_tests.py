@@ -124,3 +124,17 @@ def test_compose_program_modes():
     assert compose_program(task, "def has_close_elements(a, b):\n    return 1")[0] == task.preamble
     preamble, program = compose_program(task, "    return False")
     assert preamble == "" and program.startswith(task.prompt.rstrip("\n"))
+
+
+def test_reward_hacks_fail(env):
+    hack = (
+        "```python\nclass Anything:\n    def __eq__(self, other):\n        return True\n\n"
+        "def decode_cyclic(s):\n    return Anything()\n```"
+    )
+    _, reward, _, info = submit(env, "HumanEval/38", hack, hack, hack)
+    assert reward == 0.0 and "NotPlainValue" in info["feedback"]
+    helper = (
+        "```python\ndef encode_cyclic(s):\n    return s\n\ndef decode_cyclic(s):\n    return s\n```"
+    )
+    _, reward, _, _ = submit(env, "HumanEval/38", helper, helper, helper)
+    assert reward == 0.0
