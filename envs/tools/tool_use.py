@@ -85,7 +85,7 @@ class ToolUseEnv(TextEnv):
     """Tool use with LangChain tools: call tools in JSON, read their results, answer.
 
     ## Description
-    Each episode asks one of 35 questions over a key-value store of invented facts (planets,
+    Each episode asks one of 34 questions over a key-value store of invented facts (planets,
     mountains, items, cities; ``envs/tools/data/tool_facts.json``), so the answer cannot be
     recalled, only computed with the tools. Tools are LangChain ``BaseTool`` objects
     (``env.tools``; pass them to ``bind_tools``): ``calculator`` (a safe ``ast`` evaluator),
