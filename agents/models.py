@@ -258,7 +258,8 @@ def load_model(
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     if name_or_path == TINY_RANDOM:
-        return tiny_random_model(seed=seed)
+        model, tokenizer = tiny_random_model(seed=seed)
+        return model.to(model_kwargs.get("dtype", model.dtype)), tokenizer
     if name_or_path in PRESETS:
         if not is_cached(name_or_path) and not pull:
             raise ConfigError(
@@ -271,7 +272,7 @@ def load_model(
     if path.is_dir() and not (path / "config.json").exists():
         ggufs = sorted(path.glob("*.gguf"))
         if ggufs:
-            return _load_gguf(ggufs[0])
+            return _load_gguf(ggufs[0])  # dequantized to float32; the policy casts it
     tokenizer = AutoTokenizer.from_pretrained(name_or_path)
     model = AutoModelForCausalLM.from_pretrained(name_or_path, **model_kwargs)
     return model, tokenizer

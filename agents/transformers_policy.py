@@ -133,11 +133,13 @@ class TransformersPolicy:
 
         Args:
             path_or_name: See :func:`envalign.agents.models.load_model`.
-            **kwargs: Passed to the constructor (``device`` and ``dtype`` also to the loader).
+            **kwargs: Passed to the constructor; ``dtype`` also to the loader, so large models
+                load directly in bf16.
         """
         from envalign.agents.models import load_model
 
-        model, tokenizer = load_model(path_or_name)
+        dtype = resolve_dtype(kwargs.get("dtype"), resolve_device(kwargs.get("device")))
+        model, tokenizer = load_model(path_or_name, dtype=dtype)
         kwargs.setdefault("name", path_or_name)
         return cls(model, tokenizer, **kwargs)
 

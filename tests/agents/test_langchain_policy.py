@@ -206,3 +206,19 @@ def test_transformers_chat_model_describes_tools_and_reads_tool_calls():
     )
     assert message.tool_calls[0]["args"] == {"expression": "2+2"}
     assert TransformersChatModel.bind_tools  # exists for LangChainPolicy's bind_tools path
+
+
+@pytest.mark.slow
+def test_smollm2_through_langchain_answers():
+    """The default model (pulled once, then cached) as a LangChain chat model."""
+    pytest.importorskip("gguf")
+    from envalign.agents.langchain_policy import TransformersChatModel
+    from envalign.agents.transformers_policy import TransformersPolicy
+
+    inner = TransformersPolicy.from_pretrained(
+        "smollm2-135m-instruct", sampling=SamplingParams(temperature=0, max_new_tokens=12)
+    )
+    chat = TransformersChatModel(policy=inner)
+    reply = chat.invoke([HumanMessage("What is the capital of France?")])
+    assert "Paris" in reply.content
+    assert reply.response_metadata["token_ids"][-1] in inner.eos_token_ids
