@@ -33,7 +33,7 @@ from pathlib import Path
 BENCH_DOCKERFILE = """\
 FROM {base}
 USER root
-RUN apt-get update && apt-get install -y --no-install-recommends python3-venv python-is-python3 \\
+RUN apt-get update && apt-get install -y --no-install-recommends python3-venv python3-pip python-is-python3 \\
     && rm -rf /var/lib/apt/lists/*
 USER 1000:1000
 """

@@ -26,9 +26,12 @@ class Limits:
     Attributes:
         wall_time_s: Seconds of real time before every process of the execution is killed.
         cpu_time_s: Seconds of CPU time (user + system) of the execution's main process.
-        memory_mb: Memory of the execution in MiB (address space of each process, and the
-            container's memory, swap off, on the Docker backend).
-        processes: Processes and threads the execution may have at once.
+        memory_mb: Memory of the execution in MiB: the address space of each of its processes;
+            on the Docker backend the session's value also sizes the container's memory (swap
+            off), which caps every run.
+        processes: Processes and threads at once. On the Docker backend this is the
+            container's pids limit, set from the session's limits (a per-run value cannot
+            raise it); the local backend does not enforce it.
         output_bytes: Bytes of stdout plus stderr kept; past it the execution is killed and
             ``truncated`` is set.
         file_size_mb: Largest file the execution may write, in MiB.

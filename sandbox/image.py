@@ -177,7 +177,13 @@ def _build_with_debootstrap(client: Any, tag: str) -> None:
         raise SandboxUnavailable("debootstrap needs root; run `sudo envalign sandbox build-image`")
     with tempfile.TemporaryDirectory(prefix="envalign-rootfs-") as scratch:
         root = Path(scratch) / "rootfs"
-        command = ["debootstrap", "--variant=minbase", "--include=python3,sqlite3", SUITE, root]
+        command = [
+            "debootstrap",
+            "--variant=minbase",
+            "--include=python3,sqlite3",
+            SUITE,
+            str(root),
+        ]
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:
             raise SandboxUnavailable(f"debootstrap failed: {done.stderr.strip()[-800:]}")

@@ -140,3 +140,25 @@ def test_gc_removes_containers_of_dead_processes(sandbox_image) -> None:
         removed = collect_leftovers(client)
         assert orphan.name in removed
         assert alive.run("print('still here')").stdout == "still here\n"
+
+
+def test_container_of_a_crashed_process_goes_away(sandbox_image) -> None:
+    import subprocess
+    import sys
+    import time
+
+    import docker
+
+    code = (
+        "import os\nfrom envalign.sandbox import DockerSandbox\n"
+        f"box = DockerSandbox({sandbox_image!r})\nprint(box.container_id, flush=True)\n"
+        "os.kill(os.getpid(), 9)"
+    )
+    crashed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert crashed.returncode == -9
+    container_id = crashed.stdout.strip()
+    client = docker.from_env()
+    deadline = time.monotonic() + 30
+    while client.containers.list(all=True, filters={"id": container_id}):
+        assert time.monotonic() < deadline, "the crashed process's container is still there"
+        time.sleep(0.1)

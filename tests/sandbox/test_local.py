@@ -1,3 +1,4 @@
+import shutil
 import warnings
 
 import pytest
@@ -62,3 +63,19 @@ def test_output_and_memory_limits(box) -> None:
 
 def test_invalid_utf8(box) -> None:
     assert box.run("import sys; sys.stdout.buffer.write(b'\\xff')").stdout == "\ufffd"
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+def test_bubblewrap_cuts_network_and_host_writes() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        box = LocalSandbox(Limits(wall_time_s=5), bubblewrap=True)
+    try:
+        assert box.run("print(6 * 7)").stdout == "42\n"
+        network = box.run("import socket; socket.create_connection(('1.1.1.1', 80), 2)")
+        assert network.exit_code == 1 and "unreachable" in network.stderr
+        outside = box.run("open('/etc/envalign-probe', 'w')")
+        assert "Read-only file system" in outside.stderr
+        assert box.run("echo ok > f.txt; cat f.txt", language="bash").stdout == "ok\n"
+    finally:
+        box.close()
