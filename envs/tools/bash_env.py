@@ -13,6 +13,7 @@ from envalign.envs.core import ActContext, TextEnv, read_action
 from envalign.envs.info import step_info
 from envalign.envs.tools.code_extract import extract_code
 from envalign.envs.tools.sessions import LeaseHolder
+from envalign.envs.tools.task_ids import pick_by_id
 
 TASK_DIR = "task"
 SHOWN_OUTPUT = 2_000
@@ -164,7 +165,7 @@ class BashEnv(TextEnv):
         super().reset(seed=seed)
         wanted = (options or {}).get("task_id")
         if wanted is not None:
-            self.task = next(t for t in self.tasks if t.id == wanted)
+            self.task = pick_by_id(self.tasks, wanted, "task_id")
         else:
             self.task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
         self.turns = 0

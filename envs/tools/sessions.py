@@ -16,7 +16,9 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 DEFAULT_POOL_SIZE = 2
 MAX_IDLE_OVERFLOW = 8

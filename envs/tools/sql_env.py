@@ -15,6 +15,7 @@ from envalign.envs.core import ActContext, TextEnv, read_action
 from envalign.envs.info import step_info
 from envalign.envs.tools.code_extract import extract_code
 from envalign.envs.tools.sessions import LeaseHolder
+from envalign.envs.tools.task_ids import pick_by_id
 
 DATABASE = "task.db"
 SHOWN_ROWS = 20
@@ -201,7 +202,7 @@ class SqlEnv(TextEnv):
         super().reset(seed=seed)
         wanted = (options or {}).get("question_id")
         if wanted is not None:
-            self.question = next(q for q in sql_questions() if q.id == wanted)
+            self.question = pick_by_id(sql_questions(), wanted, "question_id")
         else:
             self.question = self.questions[int(self.np_random.integers(len(self.questions)))]
         self.turns = 0

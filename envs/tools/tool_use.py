@@ -12,6 +12,7 @@ from envalign.envs.core import ActContext, TextEnv, read_action
 from envalign.envs.info import step_info
 from envalign.envs.tools.code_extract import fenced_blocks
 from envalign.envs.tools.sessions import LeaseHolder
+from envalign.envs.tools.task_ids import pick_by_id
 from envalign.envs.tools.tool_tasks import ToolTask, tool_facts, tool_tasks
 
 SHOWN_RESULT = 2_000
@@ -158,7 +159,7 @@ class ToolUseEnv(TextEnv):
         self.sessions.clean()  # files of the last episode must not leak into this one
         wanted = (options or {}).get("task_id")
         if wanted is not None:
-            self.task = next(t for t in self.tasks if t.id == wanted)
+            self.task = pick_by_id(self.tasks, wanted, "task_id")
         else:
             self.task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
         self.turns = 0

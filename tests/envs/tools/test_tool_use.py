@@ -154,3 +154,22 @@ def test_final_answers_are_verified_and_random_stays_near_zero(env, play):
     assert env.step('{"final_answer": "The answer is 15."}')[1] == 1.0
     rewards = [play(env, random_policy, seed=s)[0] for s in range(10)]
     assert sum(rewards) / len(rewards) < 0.2
+
+
+def test_langchain_tool_calls_are_valid_actions():
+    from langchain_core.messages import AIMessage
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
+    env = ToolUseEnv()
+    env.reset(seed=0, options={"task_id": "moons/aurin+kell"})
+    assert [convert_to_openai_tool(t)["function"]["name"] for t in env.tools][0] == "calculator"
+    message = AIMessage(
+        content="", tool_calls=[{"name": "calculator", "args": {"expression": "13 + 2"}, "id": "1"}]
+    )
+    _, _, _, _, info = env.step(json.dumps(message.tool_calls[0]))
+    assert info["feedback"] == "calculator -> 15"
+
+
+def test_unknown_task_ids_are_refused_with_examples():
+    with pytest.raises(KeyError, match="moons/"):
+        ToolUseEnv().reset(options={"task_id": "nope"})
