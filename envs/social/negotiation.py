@@ -244,7 +244,8 @@ class NegotiationEnv(TextParallelEnv):
         self, mover: str, parts: dict[str, float], feedback_text: str
     ) -> tuple[dict, dict, dict, dict, dict]:
         if self.turn >= self.max_turns:
-            return self._finish(None, note="The turn limit was reached.", penalty={mover: parts})
+            note = "The turn limit was reached."
+            return self._finish(None, note=note, penalty={mover: parts}, truncated=True)
         rewards = {agent: sum(parts.values()) if agent == mover else 0.0 for agent in self.agents}
         feedback = {agent: feedback_text if agent == mover else "" for agent in self.agents}
         infos = self._infos(rewards, {mover: parts}, feedback)
@@ -257,6 +258,7 @@ class NegotiationEnv(TextParallelEnv):
         *,
         note: str,
         penalty: dict[str, dict[str, float]] | None = None,
+        truncated: bool = False,
     ) -> tuple[dict, dict, dict, dict, dict]:
         shares = self._shares(deal)
         components = {
@@ -274,9 +276,8 @@ class NegotiationEnv(TextParallelEnv):
         metrics = self._final_metrics(deal, shares)
         infos = self._infos(rewards, components, feedback, final=metrics)
         observations = self._observations(feedback)
-        terminated = deal is not None or note.endswith("walked away.")
-        terminations = dict.fromkeys(self.agents, terminated)
-        truncations = dict.fromkeys(self.agents, not terminated)
+        terminations = dict.fromkeys(self.agents, not truncated)
+        truncations = dict.fromkeys(self.agents, truncated)
         self.agents = []
         return observations, rewards, terminations, truncations, infos
 
