@@ -194,11 +194,11 @@ def _load_gguf(path: Path) -> tuple[Any, Any]:
     model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name)
     # The weights are already dequantized to float; forget the GGUF "quantizer" so that
     # save_pretrained writes an ordinary checkpoint instead of refusing.
-    model.hf_quantizer = None
+    setattr(model, "hf_quantizer", None)  # noqa: B010 - not a declared attribute for type checkers
     for holder in (model.config, model):
         if hasattr(holder, "quantization_config"):
             delattr(holder, "quantization_config")
-    model.is_quantized = False
+    setattr(model, "is_quantized", False)  # noqa: B010
     return model, tokenizer
 
 

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from envalign.agents.base import (
     Generation,
@@ -34,8 +34,8 @@ from envalign.training.summary import Summary, plot_return_histogram, summarize
 DEFAULT_SYSTEM_PROMPT = (
     "You are an agent in a text environment. Read the observation and reply with your action only."
 )
-PolicySpec = str | Policy
-PolicyMap = PolicySpec | Mapping[str, PolicySpec]
+PolicySpec: TypeAlias = "str | Policy"
+PolicyMap: TypeAlias = "PolicySpec | Mapping[str, PolicySpec]"
 
 
 @dataclass
@@ -186,9 +186,8 @@ class Runner:
         else:
             agents = [SINGLE_AGENT]
             observations, infos = {SINGLE_AGENT: observation}, {SINGLE_AGENT: info}
-        prompt = self.system_prompt or getattr(
-            env.unwrapped, "system_prompt", DEFAULT_SYSTEM_PROMPT
-        )
+        own_prompt = getattr(env.unwrapped, "system_prompt", None)
+        prompt = str(self.system_prompt or own_prompt or DEFAULT_SYSTEM_PROMPT)
         return _Live(
             index=index,
             seed=seed,
@@ -199,7 +198,7 @@ class Runner:
             conversations={agent: [{"role": "system", "content": prompt}] for agent in agents},
             rngs={agent: random.Random(f"{seed}:{agent}") for agent in agents},
             returns=dict.fromkeys(agents, 0.0),
-            task_id=str(next(iter(infos.values()), {}).get("task_id", "")),
+            task_id=str(next(iter(infos.values()), {}).get("task_id", "")),  # type: ignore[call-overload]
         )
 
     def _tick(self, live: list[_Live]) -> None:
