@@ -19,6 +19,7 @@ from envalign.envs.tools.task_ids import pick_by_id
 
 DATABASE = "task.db"
 SHOWN_ROWS = 20
+SHOWN_CELL = 200
 SUBMIT = re.compile(r"^\s*submit\b[:\s]*", re.IGNORECASE)
 
 # Runs in the sandbox: build the database from the schema script once, then run each query of
@@ -120,13 +121,11 @@ def _row_key(row: list[Any]) -> tuple[Any, ...]:
 
 
 def format_result(result: QueryResult, shown: int = SHOWN_ROWS) -> str:
-    """Render a result as a small text table (at most ``shown`` rows)."""
+    """Render a result as a small text table (at most ``shown`` rows, long values cut)."""
     if result.error:
         return f"Error: {result.error}"
-    lines = [" | ".join(result.columns)]
-    lines += [
-        " | ".join("NULL" if v is None else str(v) for v in row) for row in result.rows[:shown]
-    ]
+    lines = [" | ".join(_cell(c) for c in result.columns)]
+    lines += [" | ".join(_cell(v) for v in row) for row in result.rows[:shown]]
     hidden = len(result.rows) - shown
     if hidden > 0 or result.more:
         lines.append(
@@ -135,6 +134,11 @@ def format_result(result: QueryResult, shown: int = SHOWN_ROWS) -> str:
     if not result.rows:
         lines.append("(no rows)")
     return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    text = "NULL" if value is None else str(value)
+    return text if len(text) <= SHOWN_CELL else text[: SHOWN_CELL - 3] + "..."
 
 
 class SqlEnv(TextEnv):

@@ -51,6 +51,8 @@ def test_floats_compare_to_six_decimals_and_duplicates_count():
 def test_format_result_truncates_and_shows_nulls():
     text = format_result(QueryResult(["x"], [[None]] + [[i] for i in range(30)]))
     assert "NULL" in text and "more rows not shown" in text
+    wide = format_result(QueryResult(["x"], [["y" * 5000]] * 25))
+    assert len(wide) < 5000
 
 
 @pytest.fixture(scope="module")
