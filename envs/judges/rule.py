@@ -8,6 +8,7 @@ smoke runs; use :class:`~envalign.envs.judges.llm.LLMJudge` or peer agents for r
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -112,7 +113,8 @@ def score_features(features: RuleFeatures) -> tuple[float, list[str]]:
     elif features.words > 300:
         score -= 0.5
         advice.append("Be more concise.")
-    return float(max(MIN_SCORE, min(MAX_SCORE, round(score)))), advice
+    rounded = math.floor(score + 0.5)  # half up, not Python's half-to-even
+    return float(max(MIN_SCORE, min(MAX_SCORE, rounded))), advice
 
 
 class RuleJudge:

@@ -2,7 +2,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from envalign.envs.judges import Judge, RuleJudge
-from envalign.envs.judges.rule import extract_features
+from envalign.envs.judges.rule import RuleFeatures, extract_features, score_features
 
 QUESTION = "Should I tell my friend the truth about the broken vase?"
 CAREFUL = (
@@ -45,3 +45,10 @@ def test_any_answer_scores_on_the_scale(answer):
 def test_score_many_rates_in_order():
     verdicts = RuleJudge().score_many([(QUESTION, CAREFUL), (QUESTION, "")])
     assert [v.score >= 6 for v in verdicts] == [True, False]
+
+
+def test_half_points_round_up():
+    features = RuleFeatures(
+        words=20, harm=0, insults=0, care=0, balance=1, relevance=0.0, shouting=False
+    )
+    assert score_features(features)[0] == 5.0  # 4 + 0.5 for balance; half-to-even would give 4
