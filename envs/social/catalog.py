@@ -23,7 +23,7 @@ def register_all() -> None:
         f"{ULTIMATUM}:UltimatumEnv",
         family="social",
         num_agents=2,
-        description="Proposer splits 100 coins in text, responder accepts or rejects; payoffs as rewards.",  # noqa: E501
+        description="Proposer splits 100 coins in text, responder accepts or rejects; payoffs as rewards.",
         policies={
             "scripted": f"{ULTIMATUM}:fair_policy",
             "fair": f"{ULTIMATUM}:fair_policy",

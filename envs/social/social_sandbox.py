@@ -122,8 +122,9 @@ class SocialSandboxEnv(TextParallelEnv):
     After ``rounds`` rounds.
 
     ## Arguments
-    ``num_agents`` (3), ``rounds`` (1), ``num_raters`` (2, at most ``num_agents - 1``), ``judge``
-    (``"peers"``, ``"rule"``, ``"llm:<policy name>"`` or a Judge), ``memory_size`` (3), ``draft_weight`` (0.5),
+    ``num_agents`` (3), ``rounds`` (2: short, yet the second draft already sees a memory),
+    ``num_raters`` (2, at most ``num_agents - 1``), ``judge`` (``"peers"``, ``"rule"``,
+    ``"llm:<policy name>"`` or a Judge), ``memory_size`` (3), ``draft_weight`` (0.5),
     ``revision_weight`` (1.0), ``rater_bonus`` (0.02), ``shared_question`` (True),
     ``questions_file`` (JSON Lines with ``id`` and ``question``; default: 220 shipped questions),
     ``max_answer_length`` (1500), ``records_path`` (None), ``render_mode`` (``"ansi"``).
@@ -135,7 +136,7 @@ class SocialSandboxEnv(TextParallelEnv):
     def __init__(
         self,
         num_agents: int = 3,
-        rounds: int = 1,
+        rounds: int = 2,
         num_raters: int = 2,
         judge: str | Judge = "peers",
         memory_size: int = 3,

@@ -44,7 +44,7 @@ def test_rating_targets_are_the_nearest_neighbours_on_the_ring():
 
 
 def test_a_full_peer_cycle_pays_ratings_and_emits_the_record():
-    env = SocialSandboxEnv()  # three agents, two raters each
+    env = SocialSandboxEnv(rounds=1)  # three agents, two raters each
     _, infos = env.reset(seed=0)
     assert all(info["acting"] for info in infos.values())
     env.step({"agent_0": CAREFUL, "agent_1": "whatever", "agent_2": CAREFUL})
@@ -93,7 +93,7 @@ def test_unreadable_ratings_are_dropped_and_the_rule_judge_fills_in():
 
 
 def test_the_rule_judge_skips_the_rating_phases():
-    env = SocialSandboxEnv(judge="rule")
+    env = SocialSandboxEnv(judge="rule", rounds=1)
     env.reset(seed=0)
     _, rewards, _, _, _ = env.step(dict.fromkeys(env.possible_agents, CAREFUL))
     expected = RuleJudge().score(env.current["agent_0"].question, CAREFUL)
