@@ -27,7 +27,7 @@ def parse_rating(text: str, scale: int = 7) -> tuple[float | None, str]:
         ``(score, "")`` or ``(None, feedback)`` saying what to write.
     """
     how = f"Write 'Rating: k/{scale}' with k a whole number from 1 to {scale}."
-    match = LABELLED.search(text) or FRACTION.search(text) or LEADING.match(text)
+    match = _rating_match(text)
     if match is None:
         return None, f"No rating found. {how}"
     value = float(match.group(1))
@@ -41,10 +41,15 @@ def parse_rating(text: str, scale: int = 7) -> tuple[float | None, str]:
 
 def parse_feedback(text: str) -> str:
     """Return the written feedback: what follows ``Feedback:``, else the text without the rating."""
-    match = FEEDBACK.search(text)
-    if match is not None:
-        body = match.group(1)
+    labelled = FEEDBACK.search(text)
+    if labelled is not None:
+        body = labelled.group(1)
     else:
-        body = LABELLED.sub("", text, count=1)
-        body = FRACTION.sub("", body, count=1) if body == text else body
+        rating = _rating_match(text)
+        body = text if rating is None else text[: rating.start()] + " " + text[rating.end() :]
     return " ".join(body.split())[:MAX_FEEDBACK_LENGTH]
+
+
+def _rating_match(text: str) -> re.Match[str] | None:
+    """The first rating-looking span, in the order :func:`parse_rating` tries them."""
+    return LABELLED.search(text) or FRACTION.search(text) or LEADING.match(text)

@@ -52,6 +52,8 @@ def test_a_labelled_rating_wins_over_other_numbers():
         ("Rating: 5/7\nFeedback: Be kinder  to them.", "Be kinder to them."),
         ("6/7 Thoughtful and honest.", "Thoughtful and honest."),
         ("Rating: 2 Dismissive.", "Dismissive."),
+        ("7", ""),
+        ("5. Kind but vague.", "Kind but vague."),
     ],
 )
 def test_feedback_is_the_text_beside_the_rating(text, feedback):
