@@ -387,19 +387,95 @@ class TransformersPolicy:
         candidates: Sequence[Sequence[str]] | None,
     ) -> list[list[list[float]]]:
         lists = _candidate_lists(requests, candidates)
-        prompts, continuations, owners = [], [], []
-        for index, (request, texts) in enumerate(zip(requests, lists, strict=True)):
-            messages = request.messages if isinstance(request, TurnRequest) else request
-            prompt = self.prompt_ids(messages)
-            for text in texts:
-                prompts.append(prompt)
-                continuations.append(self.candidate_ids(text))
-                owners.append(index)
-        flat = self.logprobs_of(prompts, continuations)
-        grouped: list[list[list[float]]] = [[] for _ in requests]
-        for owner, logprobs in zip(owners, flat, strict=True):
-            grouped[owner].append(logprobs)
-        return grouped
+        prompts = [
+            self.prompt_ids(r.messages if isinstance(r, TurnRequest) else r) for r in requests
+        ]
+        continuations = [[self.candidate_ids(text) for text in texts] for texts in lists]
+        results: list[list[list[float]]] = [[] for _ in requests]
+        for chunk in self._candidate_chunks(prompts, continuations):
+            scored = self._shared_prompt_logprobs(
+                [prompts[i] for i in chunk], [continuations[i] for i in chunk]
+            )
+            for index, values in zip(chunk, scored, strict=True):
+                results[index] = values
+        return results
+
+    def _candidate_chunks(
+        self, prompts: list[list[int]], continuations: list[list[list[int]]]
+    ) -> list[list[int]]:
+        """Group requests so that prompts and candidate rows stay within the batch caps."""
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        chunks: list[list[int]] = []
+        current: list[int] = []
+        rows = 0
+        for index in order:
+            count = max(1, len(continuations[index]))
+            if current and (
+                len(current) + 1 > self.max_batch_size or rows + count > 4 * self.max_batch_size
+            ):
+                chunks.append(current)
+                current, rows = [], 0
+            current.append(index)
+            rows += count
+        if current:
+            chunks.append(current)
+        return chunks
+
+    @torch.inference_mode()
+    def _shared_prompt_logprobs(
+        self, prompts: list[list[int]], continuations: list[list[list[int]]]
+    ) -> list[list[list[float]]]:
+        """Score every candidate of every prompt, running each prompt through the model once.
+
+        The prompts' KV cache is copied to one row per candidate, and only the candidates' own
+        tokens are run again: scoring K actions costs one prompt plus K short continuations.
+        """
+        ids, mask = self._left_pad(prompts)  # [batch, prompt]
+        positions = (mask.cumsum(-1) - 1).clamp(min=0)
+        output = self.model(
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=positions,
+            use_cache=True,
+            **self._last_logits_only,
+        )
+        first = torch.log_softmax(output.logits[:, -1, :].float(), dim=-1)  # [batch, vocab]
+        owners = [(row, k) for row, cands in enumerate(continuations) for k in range(len(cands))]
+        results: list[list[list[float]]] = [[[] for _ in cands] for cands in continuations]
+        for row, k in owners:
+            tokens = continuations[row][k]
+            if tokens:
+                results[row][k].append(float(first[row, tokens[0]]))
+        width = max((len(continuations[r][k]) for r, k in owners), default=0) - 1
+        if width < 1:
+            return results
+        index = torch.tensor([row for row, _ in owners], device=self.device)
+        cache = output.past_key_values
+        cache.batch_select_indices(index)
+        feed = torch.full((len(owners), width), self.pad_token_id, dtype=torch.long)
+        feed_mask = torch.zeros((len(owners), width), dtype=torch.long)
+        for n, (row, k) in enumerate(owners):
+            tokens = continuations[row][k][:-1]  # each token predicts the next one
+            feed[n, : len(tokens)] = torch.tensor(tokens, dtype=torch.long)
+            feed_mask[n, : len(tokens)] = 1
+        feed, feed_mask = feed.to(self.device), feed_mask.to(self.device)
+        start = mask.sum(-1)[index][:, None]  # [rows, 1] prompt lengths
+        logits = self.model(
+            input_ids=feed,
+            attention_mask=torch.cat([mask[index], feed_mask], dim=-1),
+            position_ids=start + torch.arange(width, device=self.device)[None, :],
+            past_key_values=cache,
+            use_cache=True,
+        ).logits
+        logps = torch.log_softmax(logits.float(), dim=-1)  # [rows, width, vocab]
+        for n, (row, k) in enumerate(owners):
+            targets = continuations[row][k][1:]
+            if targets:
+                picked = logps[n, : len(targets)].gather(
+                    -1, torch.tensor(targets, device=self.device)[:, None]
+                )
+                results[row][k].extend(picked[:, 0].tolist())
+        return results
 
     def choose(self, requests: Sequence[TurnRequest]) -> list[Generation]:
         """Act by likelihood: score ``valid_actions`` and sample (or argmax) among them."""

@@ -200,3 +200,14 @@ def test_dtype_names():
 def test_score_without_candidates_says_what_to_pass(tiny):
     with pytest.raises(ValueError, match="needs candidates"):
         make_policy(tiny).score([CONVERSATIONS[0]])
+
+
+def test_shared_prompt_scoring_matches_full_recomputation_across_requests(tiny):
+    policy = make_policy(tiny)
+    policy.max_batch_size = 2  # forces several chunks
+    candidates = [["a", "go north now", "OFFER 50"], ["ACCEPT"], ["x", "yy yy"]]
+    scores = policy.score(CONVERSATIONS, candidates, normalisation="sum")
+    for messages, texts, row in zip(CONVERSATIONS, candidates, scores, strict=True):
+        prompt = policy.prompt_ids(messages)
+        expected = [sum(policy.logprobs_of([prompt], [policy.candidate_ids(t)])[0]) for t in texts]
+        assert row == pytest.approx(expected, abs=1e-4)
