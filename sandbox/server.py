@@ -9,7 +9,7 @@ spent, every other process of the container except init and this server is kille
 outlives the run. Binary data (files, stdin, output) travels as base64.
 
 This file is sent to the container at start (``python3 -I -c <source>``), never imported on the
-host during a run.
+host during a run. It is one file on purpose (it travels whole), hence its length.
 """
 
 import atexit

@@ -3,6 +3,8 @@ import os
 import socket
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from envalign.envs.errors import SandboxError, SandboxUnavailable
 from envalign.sandbox import DockerSandbox, register_language
@@ -162,3 +164,12 @@ def test_container_of_a_crashed_process_goes_away(sandbox_image) -> None:
     while client.containers.list(all=True, filters={"id": container_id}):
         assert time.monotonic() < deadline, "the crashed process's container is still there"
         time.sleep(0.1)
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(text=st.text(st.characters(exclude_categories=["Cs"]), max_size=200))
+def test_any_text_round_trips_through_stdout(box, text) -> None:
+    result = box.run(f"import sys; sys.stdout.write({text!r})")
+    assert result.stdout == text and result.exit_code == 0
