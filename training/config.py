@@ -86,7 +86,9 @@ class ModelConfig:
 class RolloutConfig:
     """How episodes are collected each step."""
 
-    prompts_per_step: int = _help(8, "Distinct seeds (tasks) per step.")
+    prompts_per_step: int = _help(
+        8, "Distinct seeds (tasks) per step; with data: groups (prompts) per step."
+    )
     group_size: int = _help(8, "Episodes per seed (G); group-relative advantages compare them.")
     max_new_tokens: int = _help(32, "Cap on generated tokens per turn.")
     max_prompt_tokens: int = _help(
@@ -96,6 +98,9 @@ class RolloutConfig:
     top_p: float = _help(1.0, "Nucleus sampling mass.")
     concurrency: int = _help(0, "Episodes in flight (0: all episodes of the step at once).")
     max_batch_size: int = _help(256, "Most sequences generated in one forward batch.")
+    history: int | None = _help(
+        None, "Earlier exchanges each multi-turn prompt keeps after the system message (null: all)."
+    )
 
 
 @dataclass
@@ -179,6 +184,19 @@ class RunConfig:
 
 
 @dataclass
+class DataConfig:
+    """Fixed data for the offline algorithms, instead of collecting episodes with the policy."""
+
+    episodes: str | None = _help(
+        None, "Episodes file (JSON Lines, e.g. from envalign run --out) grouped by seed."
+    )
+    records: str | None = _help(
+        None, "SocialSandbox interaction records (JSON Lines): rated answers per question."
+    )
+    shuffle: bool = _help(True, "Visit the groups in a seeded random order (else file order).")
+
+
+@dataclass
 class TrainConfig:
     """A training run: ``envalign train CONFIG.yaml`` reads one of these."""
 
@@ -190,6 +208,9 @@ class TrainConfig:
     )
     optim: OptimConfig = field(default_factory=OptimConfig, metadata={"help": "Optimizer."})
     run: RunConfig = field(default_factory=RunConfig, metadata={"help": "Run length and outputs."})
+    data: DataConfig = field(
+        default_factory=DataConfig, metadata={"help": "Offline data (offline algorithms only)."}
+    )
 
     def __post_init__(self) -> None:
         self.validate()
@@ -293,6 +314,7 @@ def _check_numbers(config: TrainConfig) -> None:
         r.temperature,
         "on-policy RL samples; use e.g. 1.0.",
     )
+    _require(r.history is None or r.history >= 0, "rollout.history", r.history, "use null or >= 0.")
     _require(0 < r.top_p <= 1, "rollout.top_p", r.top_p, "use a value in (0, 1].")
     _require(
         0 <= a.clip_low < 1, "algorithm.clip_low", a.clip_low, "use a value in [0, 1), e.g. 0.2."
@@ -353,7 +375,25 @@ def _check_combinations(config: TrainConfig) -> None:
     )
 
 
-_CHECKS = (_check_choices, _check_numbers, _check_combinations)
+def _check_data(config: TrainConfig) -> None:
+    d, name = config.data, config.algorithm.name
+    source = d.episodes or d.records
+    _require(
+        not (d.episodes and d.records),
+        "data.records",
+        d.records,
+        "give data.episodes or data.records, not both.",
+    )
+    _require(
+        not source or name not in ONLINE,
+        "data.episodes" if d.episodes else "data.records",
+        source,
+        f"{name} learns from its own rollouts; use rejection_sampling, dpo or stable_alignment "
+        "with fixed data, or remove the data section.",
+    )
+
+
+_CHECKS = (_check_choices, _check_numbers, _check_combinations, _check_data)
 
 
 def from_dict(data: dict[str, Any] | None) -> TrainConfig:
@@ -398,6 +438,7 @@ _NESTED = {
     (TrainConfig, "algorithm"): AlgorithmConfig,
     (TrainConfig, "optim"): OptimConfig,
     (TrainConfig, "run"): RunConfig,
+    (TrainConfig, "data"): DataConfig,
     (ModelConfig, "lora"): LoraConfig,
 }
 

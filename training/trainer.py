@@ -17,6 +17,7 @@ the checkpoint restores weights, optimizer, scheduler and every RNG.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import random
 import sys
@@ -101,6 +102,7 @@ class Trainer:
         )
         self.runner = self._runner()
         self.state = _State()
+        self.data = self._load_data()
 
     # ------------------------------------------------------------------ setup
 
@@ -147,7 +149,44 @@ class Trainer:
             env_kwargs=env.kwargs,
             concurrency=max(concurrency, self.config.run.eval_episodes, 1),
             system_prompt=env.system_prompt,
+            history=r.history,
         )
+
+    def _load_data(self) -> list[list[batching.TurnSample]] | None:
+        """Groups of fixed samples for offline training (``None``: collect episodes instead)."""
+        from envalign.training.offline import load_records_samples, load_samples
+
+        d, a = self.config.data, self.config.algorithm
+        if d.episodes:
+            samples = load_samples(
+                d.episodes, agents=self.config.env.trained_agents, credit=a.credit, gamma=a.gamma
+            )
+        elif d.records:
+            samples = load_records_samples(
+                d.records, self.policy.tokenizer, system_prompt=self.config.env.system_prompt
+            )
+        else:
+            return None
+        groups: dict[int, list[batching.TurnSample]] = {}
+        for sample in samples:
+            groups.setdefault(sample.group, []).append(sample)
+        ordered = list(groups.values())
+        if not ordered:
+            raise ConfigError(f"data: {d.episodes or d.records} holds no trainable samples.")
+        if d.shuffle:
+            random.Random(f"{self.config.run.seed}:data").shuffle(ordered)
+        return ordered
+
+    def data_batch(self, step: int) -> list[batching.TurnSample]:
+        """The ``prompts_per_step`` groups of step ``step``, cycling through the data."""
+        assert self.data is not None
+        size = self.config.rollout.prompts_per_step
+        chosen = [self.data[((step - 1) * size + i) % len(self.data)] for i in range(size)]
+        samples = []
+        for number, group in enumerate(chosen):
+            for sample in group:
+                samples.append(dataclasses.replace(sample, group=number))
+        return samples
 
     def _modules(self) -> dict[str, Any]:
         modules = {"model": self.model, "optimizer": self.optimizer, "scheduler": self.scheduler}
@@ -232,21 +271,27 @@ class Trainer:
         """Collect one batch of episodes, update the policy, and return the step's metrics."""
         step = self.state.step + 1
         started = time.perf_counter()
-        episodes = self.collect(step)
+        if self.data is not None:
+            episodes, samples = [], self.data_batch(step)
+        else:
+            episodes = self.collect(step)
+            samples = batching.turn_samples(
+                episodes,
+                agents=self.config.env.trained_agents,
+                credit=self.config.algorithm.credit,
+                gamma=self.config.algorithm.gamma,
+            )
         rollout_s = time.perf_counter() - started
-        samples = batching.turn_samples(
-            episodes,
-            agents=self.config.env.trained_agents,
-            credit=self.config.algorithm.credit,
-            gamma=self.config.algorithm.gamma,
-        )
         started = time.perf_counter()
         stats = self.update(samples, step)
         update_s = time.perf_counter() - started
         self.scheduler.step()
         self.state.step = step
         self.state.completions += len(samples)
-        row = _episode_metrics(episodes, self.config.env.trained_agents, "train")
+        if episodes:
+            row = _episode_metrics(episodes, self.config.env.trained_agents, "train")
+        else:
+            row = {"train/data_credit": _mean([s.credit for s in samples])}
         row.update({f"train/{k}": v for k, v in stats.items()})
         row.update(
             {

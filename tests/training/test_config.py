@@ -41,6 +41,8 @@ def test_unknown_keys_suggest_the_closest_one() -> None:
         ({"model": {"dtype": "int8"}}, "model.dtype"),
         ({"run": {"steps": 0}}, "run.steps"),
         ({"optim": {"betas": [0.9]}}, "optim.betas"),
+        ({"data": {"records": "r.jsonl"}}, "data.records"),
+        ({"algorithm": {"name": "dpo"}, "data": {"records": "r", "episodes": "e"}}, "data.records"),
     ],
 )
 def test_invalid_values_name_the_field_and_the_fix(data: dict, field: str) -> None:

@@ -188,3 +188,68 @@ def test_bf16_models_train_through_fp32_master_weights(tmp_path: Path) -> None:
     assert all(p.dtype == torch.bfloat16 and m.dtype == torch.float32 for p, m in pairs)
     assert all(torch.equal(p, m.to(torch.bfloat16)) for p, m in pairs)
     assert any(not b.equal(m) for b, m in zip(before, trainer.master.master, strict=True))
+
+
+def test_training_logprobs_match_the_sampling_logprobs_on_the_exact_ids(tmp_path: Path) -> None:
+    # On-policy, the first update's ratio pi/pi_old is 1: the trainer re-scores exactly the ids the
+    # policy generated, with the same temperature. A re-tokenized prompt or a missing temperature
+    # would move it away from 1.
+    config = tiny_config(
+        tmp_path,
+        env={"kwargs": {"low": 0, "high": 1}},
+        rollout={"temperature": 0.7, "max_new_tokens": 4},
+        optim={"micro_batch_size": 5},
+    )
+    trainer = Trainer(config)
+    stats = trainer.update(*_rollout(trainer))
+    assert stats["ratio"] == pytest.approx(1.0, abs=1e-4)
+    assert stats["clip_fraction"] == 0.0
+
+
+def test_stable_alignment_on_social_sandbox_records_separates_best_from_worst(
+    tmp_path: Path,
+) -> None:
+    import torch
+
+    from envalign.training.algorithms.batch import masked_mean, samples_batch, token_logprobs
+    from envalign.training.rollout import simulate
+
+    records = tmp_path / "records.jsonl"
+    simulate(
+        "envalign/SocialSandbox-v0",
+        {"agent_0": "aligned", "agent_1": "careless", "agent_2": "scripted"},
+        episodes=2,
+        env_kwargs={"records_path": str(records)},
+    )
+    config = tiny_config(
+        tmp_path,
+        env={"id": "envalign/SocialSandbox-v0", "kwargs": {}},
+        algorithm={"name": "stable_alignment", "contrast_weight": 1.0, "margin": 0.5},
+        rollout={"prompts_per_step": 4},
+        optim={"lr": 3e-3},
+        run={"steps": 6},
+        data={"records": str(records)},
+    )
+    trainer = Trainer(config)
+    assert trainer.data is not None
+    best = [max(g, key=lambda s: s.credit) for g in trainer.data]
+    worst = [min(g, key=lambda s: s.credit) for g in trainer.data]
+
+    def gap() -> float:
+        with torch.no_grad():
+            b = samples_batch(best, [0.0] * len(best), pad_id=trainer.pad_id)
+            w = samples_batch(worst, [0.0] * len(worst), pad_id=trainer.pad_id)
+            lb = masked_mean(
+                token_logprobs(trainer.model, b.input_ids, b.attention_mask), b.loss_mask, dim=-1
+            )
+            lw = masked_mean(
+                token_logprobs(trainer.model, w.input_ids, w.attention_mask), w.loss_mask, dim=-1
+            )
+        return float((lb - lw).mean())
+
+    before = gap()
+    result = trainer.train()
+    assert result.steps == 6
+    assert "train/data_credit" in result.metrics[-1]
+    after = gap()
+    assert after > before + 0.5

@@ -38,13 +38,16 @@ class RatedGroup:
 
 
 def rated_groups(samples: Sequence[TurnSample]) -> list[RatedGroup]:
-    """Group samples by ``(group, agent, turn)`` and split each into its best and worse responses.
+    """Group responses to the same prompt and split each group into its best and worse responses.
 
-    Groups without a strictly worse response are skipped (nothing to contrast).
+    Responses share a prompt when they have the same ``(group, agent, turn)`` and identical prompt
+    ids (later turns of different episodes usually saw different conversations). Groups without a
+    strictly worse response are skipped (nothing to contrast).
     """
-    buckets: dict[tuple[int, str, int], list[TurnSample]] = {}
+    buckets: dict[tuple[int, str, int, tuple[int, ...]], list[TurnSample]] = {}
     for sample in samples:
-        buckets.setdefault((sample.group, sample.agent, sample.turn), []).append(sample)
+        key = (sample.group, sample.agent, sample.turn, tuple(sample.prompt_ids))
+        buckets.setdefault(key, []).append(sample)
     groups = []
     for members in buckets.values():
         best = max(members, key=lambda s: s.credit)

@@ -23,6 +23,12 @@ def test_groups_split_into_best_and_strictly_worse() -> None:
     assert [s.completion_ids for s in groups[0].others] == [[1]]
 
 
+def test_only_responses_to_the_same_prompt_are_contrasted() -> None:
+    a = TurnSample([1, 2], [5], None, 1.0, 0, 0, "a", 1, 1.0)
+    b = TurnSample([1, 3], [6], None, 0.0, 0, 1, "a", 1, 0.0)
+    assert rated_groups([a, b]) == []
+
+
 def test_hinge_is_zero_once_worse_answers_are_a_gap_times_margin_below() -> None:
     best = torch.tensor([-1.0])
     gaps = torch.tensor([[2.0]])
