@@ -71,6 +71,9 @@ def live_checks(client: Any, image: str) -> list[Check]:
                 "nofile/fsize ulimits",
                 lambda: _probe(box, "ulimit -n", lambda o: o.strip() == "256"),
             ),
+            ("memory limit", lambda: _memory_limit(box)),
+            ("pids limit", lambda: _pids_limit(box, config["HostConfig"].get("PidsLimit") or 0)),
+            ("work dir size-bounded", lambda: _disk_bounded(box)),
             ("wall timeout kills detached processes", lambda: _detached_killed(box)),
             ("output limit", lambda: _output_limit(box)),
             ("fast path latency", lambda: _latency(box)),
@@ -170,3 +173,30 @@ def _latency(box: Any) -> tuple[bool, str]:
             return False, f"wrong output {result.stdout!r}"
     times.sort()
     return True, f"p50 {times[15] * 1000:.1f} ms over 30 runs"
+
+
+def _memory_limit(box: Any) -> tuple[bool, str]:
+    result = box.run("data = b'x' * (2 << 30)")
+    return result.oom_killed, f"2 GiB allocation: exit {result.exit_code}, oom_killed"
+
+
+def _pids_limit(box: Any, limit: int) -> tuple[bool, str]:
+    code = (
+        "import os, time\nn = 0\ntry:\n    while n < 1000:\n"
+        "        if os.fork() == 0:\n            time.sleep(30)\n        n += 1\n"
+        "except OSError:\n    pass\nprint(n)"
+    )
+    result = box.run(code)
+    started = int(result.stdout.strip() or 0)
+    return 0 < started < limit, f"{started} processes started before the limit of {limit}"
+
+
+def _disk_bounded(box: Any) -> tuple[bool, str]:
+    code = (
+        "n = 0\ntry:\n    while n < 1000:\n        open(f'fill{n}', 'wb').write(b'x' * (1 << 20))\n"
+        "        n += 1\nexcept OSError as error:\n    print(n, error.strerror)"
+    )
+    result = box.run(code)
+    box.reset()
+    written, _, reason = result.stdout.strip().partition(" ")
+    return "No space left" in reason, f"stopped after {written} MiB: {reason}"

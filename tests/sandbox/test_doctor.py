@@ -11,7 +11,15 @@ def test_every_isolation_check_passes(sandbox_image) -> None:
     failed = [(c.name, c.detail) for c in checks if not c.ok]
     assert not failed
     names = {c.name for c in checks}
-    assert {"no network (TCP)", "read-only root", "capabilities dropped", "non-root user"} <= names
+    assert {
+        "no network (TCP)",
+        "read-only root",
+        "capabilities dropped",
+        "non-root user",
+        "memory limit",
+        "pids limit",
+        "work dir size-bounded",
+    } <= names
 
 
 def test_missing_image_is_reported_with_the_fix() -> None:
