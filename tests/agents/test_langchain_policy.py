@@ -222,3 +222,27 @@ def test_smollm2_through_langchain_answers():
     reply = chat.invoke([HumanMessage("What is the capital of France?")])
     assert "Paris" in reply.content
     assert reply.response_metadata["token_ids"][-1] in inner.eos_token_ids
+
+
+def test_tool_use_env_through_the_runner_with_bound_env_tools():
+    from envalign.envs.registry import spec
+    from envalign.training.rollout import simulate
+
+    try:
+        spec("envalign/ToolUse-v0")
+    except Exception:
+        pytest.skip("ToolUse-v0 is not registered")
+    SEEN.clear(), BOUND.clear()
+    call = AIMessage(
+        content="",
+        tool_calls=[{"name": "calculator", "args": {"expression": "6*7"}, "id": "t1"}],
+    )
+    chat = RecordingChat(responses=[call, AIMessage('{"final_answer": "1"}')])
+    result = simulate("envalign/ToolUse-v0", LangChainPolicy(chat), episodes=1, histogram=False)
+    first, second = result.episodes[0].turns[:2]
+    assert json.loads(first.action) == {"tool": "calculator", "args": {"expression": "6*7"}}
+    assert "calculator -> 42" in second.observation
+    assert BOUND[0][:4] == ["calculator", "python", "lookup", "convert_units"]
+    tool_message = SEEN[1][-1]
+    assert isinstance(tool_message, ToolMessage) and "calculator -> 42" in tool_message.content
+    assert second.action == '{"final_answer": "1"}'
