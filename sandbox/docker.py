@@ -205,8 +205,8 @@ class DockerSandbox(Sandbox):
         """Create, attach and start a container, then wait for its server."""
         self._broken = False
         self._closed = False
-        self._container = self._create_container()
         try:
+            self._container = self._create_container()
             raw = self._container.attach_socket(
                 params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
             )
@@ -218,7 +218,11 @@ class DockerSandbox(Sandbox):
             self._call({"op": "ping"}, timeout=30)
         except Exception as error:
             self._stop_container()
-            raise SandboxUnavailable(f"The sandbox container did not start: {error}") from error
+            self._broken = True  # the next call tries a fresh container again
+            raise SandboxUnavailable(
+                f"The sandbox container did not start ({error}). Check the engine with "
+                "`envalign sandbox doctor`."
+            ) from error
 
     def _create_container(self) -> Any:
         """Create the container (the hardening lives here) and return it."""
@@ -329,7 +333,8 @@ class DockerSandbox(Sandbox):
             return response
 
     def _send(self, request: dict[str, Any]) -> None:
-        assert self._socket is not None
+        if self._socket is None:
+            raise OSError("no container is connected")
         data = json.dumps(request).encode()
         self._socket.sendall(struct.pack(">I", len(data)) + data)
 
@@ -353,7 +358,8 @@ class DockerSandbox(Sandbox):
         return header[0], self._read_exact(struct.unpack(">I", header[4:])[0], deadline)
 
     def _read_exact(self, size: int, deadline: float) -> bytes:
-        assert self._socket is not None
+        if self._socket is None:
+            raise OSError("no container is connected")
         chunks = []
         while size:
             remaining = deadline - time.monotonic()
