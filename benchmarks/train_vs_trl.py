@@ -43,6 +43,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-new-tokens", type=int, default=32, help="cap on completion length")
     parser.add_argument("--lr", type=float, default=2e-5, help="learning rate")
     parser.add_argument("--seed", type=int, default=0, help="seed of both runs")
+    parser.add_argument("--low", type=int, default=0, help="smallest operand")
+    parser.add_argument("--high", type=int, default=9, help="largest operand")
     parser.add_argument("--only", choices=("envalign", "trl"), help="run one trainer only")
     parser.add_argument("--smoke", action="store_true", help="tiny random model on CPU, 3 steps")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
@@ -59,9 +61,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def env_kwargs() -> dict[str, Any]:
-    """Single-digit operands, addition."""
-    return {"low": 0, "high": 9, "operations": "+"}
+def env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """Operands in ``[low, high]`` (single digits by default), addition."""
+    return {"low": args.low, "high": args.high, "operations": "+"}
 
 
 def run_envalign(args: argparse.Namespace, output_dir: Path) -> dict[str, Any]:
@@ -72,7 +74,7 @@ def run_envalign(args: argparse.Namespace, output_dir: Path) -> dict[str, Any]:
     batch = args.prompts * args.generations
     config = from_dict(
         {
-            "env": {"id": ENV_ID, "kwargs": env_kwargs()},
+            "env": {"id": ENV_ID, "kwargs": env_kwargs(args)},
             "model": {
                 "name": args.model,
                 "dtype": "auto",
@@ -144,9 +146,9 @@ def run_trl(args: argparse.Namespace, output_dir: Path) -> dict[str, Any]:
     )
     trainer = GRPOTrainer(
         model=model,
-        reward_funcs=reward_function(ENV_ID, **env_kwargs()),
+        reward_funcs=reward_function(ENV_ID, **env_kwargs(args)),
         args=config,
-        train_dataset=dataset(ENV_ID, args.steps * args.prompts, seed=args.seed, **env_kwargs()),
+        train_dataset=dataset(ENV_ID, args.steps * args.prompts, seed=args.seed, **env_kwargs(args)),
         processing_class=tokenizer,
     )
     _synchronize()
