@@ -38,6 +38,8 @@ OWNER_HOST_LABEL = "envalign.owner_host"
 SERVER_OVERHEAD_MB = 48
 TMP_MB = 16
 SHM_MB = 8
+#: Largest answer accepted from a server (a 64 MiB download in base64 fits).
+MAX_MESSAGE_BYTES = 256 << 20
 #: Seconds the host waits past an execution's wall time before it gives the server up.
 GRACE_S = 15.0
 _SERVER_SOURCE = (Path(__file__).parent / "server.py").read_text()
@@ -343,6 +345,8 @@ class DockerSandbox(Sandbox):
         while True:
             if len(self._buffer) >= 4:
                 size = struct.unpack(">I", self._buffer[:4])[0]
+                if size > MAX_MESSAGE_BYTES:
+                    raise _ServerGone(f"the server sent a {size}-byte message")
                 if len(self._buffer) >= 4 + size:
                     message = json.loads(bytes(self._buffer[4 : 4 + size]))
                     del self._buffer[: 4 + size]

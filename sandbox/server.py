@@ -38,7 +38,23 @@ CHILD_ENV = {
     "PYTHONDONTWRITEBYTECODE": "1",
 }
 MEMORY_ERROR_MARK = b"M"
+PR_SET_DUMPABLE = 4
 IGNORED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
+
+
+def set_dumpable(dumpable):
+    """Set the process's dumpable flag (``prctl``); best effort.
+
+    The server is not dumpable, so that code running as the same user can neither ptrace it
+    nor open its descriptors through ``/proc`` (and forge answers to the host). Children make
+    themselves dumpable again once they hold none of the server's descriptors.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, int(dumpable), 0, 0, 0)
+    except (ImportError, OSError, AttributeError):
+        pass
 
 
 def read_exact(fd, size):
@@ -187,6 +203,7 @@ def prepare_child(stdin_fd, stdout_fd, stderr_fd, keep_fds):
         os.closerange(low, fd)
         low = fd + 1
     os.closerange(low, 65536)
+    set_dumpable(True)  # no descriptor of the server is left to protect
     try:
         with open("/proc/self/oom_score_adj", "w") as handle:
             handle.write("1000")  # the OOM killer takes the execution, never the server
@@ -527,7 +544,8 @@ class Server:
     def processes(self):
         """Return the pids of the container besides init, the server and its zygote."""
         idle = self.zygote.pid if self.zygote is not None else None
-        return {"ok": True, "pids": [pid for pid in other_processes() if pid != idle]}
+        pids = [pid for pid in other_processes() if pid != idle]
+        return {"ok": True, "pids": pids, "open_fds": len(os.listdir("/proc/self/fd"))}
 
 
 def handle(server, request):
@@ -552,6 +570,7 @@ def handle(server, request):
 
 def serve():
     """Answer requests from stdin until it closes."""
+    set_dumpable(False)
     proto_in, proto_out = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)
     os.dup2(null, 0)

@@ -263,9 +263,30 @@ def test_host_is_fine_afterwards() -> None:
 
 
 def test_no_descriptor_leak_across_many_resets(fresh) -> None:
-    before = fresh.run("import os; print(len(os.listdir(f'/proc/{os.getppid()}/fd')))").stdout
+    def server_fds() -> int:
+        return fresh._call_or_raise({"op": "processes"})["open_fds"]
+
+    before = server_fds()
     for _ in range(20):
         fresh.run("print(1)")
         fresh.reset()
-    after = fresh.run("import os; print(len(os.listdir(f'/proc/{os.getppid()}/fd')))").stdout
-    assert before == after
+    assert server_fds() == before
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import os; print(os.listdir(f'/proc/{os.getppid()}/fd'))",
+        "import os; open(f'/proc/{os.getppid()}/fd/3', 'wb').write(b'forged')",
+        "import os; print(open(f'/proc/{os.getppid()}/environ').read())",
+    ],
+)
+def test_code_cannot_reach_the_servers_descriptors(fresh, code) -> None:
+    result = fresh.run(code)
+    assert result.exit_code == 1 and "PermissionError" in result.stderr
+    assert_clean_and_usable(fresh)
+
+
+def test_code_can_still_inspect_itself(fresh) -> None:
+    result = fresh.run("import os; print(len(os.listdir('/proc/self/fd')) > 2)")
+    assert result.stdout == "True\n"
