@@ -86,3 +86,30 @@ def test_likelihood_action_selection_picks_valid_moves(tmp_path):
     assert all(t.action in t.valid_actions and t.token_ids for t in moves)
     messages = [t for t in turns if not t.valid_actions]
     assert messages and all(t.finish_reason in ("stop", "length") for t in messages)
+
+
+def test_ctrl_c_exits_130_and_keeps_finished_episodes(tmp_path, monkeypatch, capsys):
+    from envalign.agents.baselines import baseline_policy
+
+    class InterruptAfterTwoEpisodes:
+        name = "scripted"
+
+        def __init__(self):
+            self.inner = baseline_policy("envalign/Ultimatum-v0", "scripted")
+            self.calls = 0
+
+        def act(self, requests):
+            self.calls += 1
+            if self.calls == 5:  # two calls per episode, one episode in flight
+                raise KeyboardInterrupt
+            return self.inner.act(requests)
+
+    policy = InterruptAfterTwoEpisodes()
+    monkeypatch.setattr(
+        "envalign.cli.run.load_policies", lambda names, env_id, args: dict.fromkeys(names, policy)
+    )
+    out = tmp_path / "cut.jsonl"
+    args = ["run", "envalign/Ultimatum-v0", "--episodes", "9", "--concurrency", "1"]
+    assert main([*args, "--out", str(out)]) == 130
+    assert [e.seed for e in read_episodes(out)] == [0, 1]
+    assert "2 finished episodes kept" in capsys.readouterr().err

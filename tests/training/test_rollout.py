@@ -127,3 +127,12 @@ def test_history_window_keeps_system_and_recent_exchanges():
     assert Runner(ULTIMATUM, "random")._window(conversation) == conversation
     with pytest.raises(ValueError, match="history"):
         Runner(ULTIMATUM, "random", history=-1)
+
+
+def test_progress_display_runs_and_reports_statistics():
+    from envalign.training.rollout import progress_stats
+
+    result = simulate(ULTIMATUM, "scripted", episodes=4, progress=True, histogram=False)
+    assert len(result.episodes) == 4
+    text = progress_stats(result.episodes, started=0.0)
+    assert "proposer +0.500±0.000" in text and "success 100%" in text
