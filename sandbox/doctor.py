@@ -65,6 +65,7 @@ def live_checks(client: Any, image: str) -> list[Check]:
             ("capabilities dropped", lambda: _status_field(box, "CapEff", "0000000000000000")),
             ("no-new-privileges", lambda: _status_field(box, "NoNewPrivs", "1")),
             ("init reaps zombies", lambda: _probe(box, "cat /proc/1/comm", _is_init)),
+            ("server out of the code's reach", lambda: _server_protected(box)),
             ("host environment hidden", lambda: _no_host_env(box)),
             ("limits set by the engine", lambda: _engine_limits(config)),
             (
@@ -200,3 +201,8 @@ def _disk_bounded(box: Any) -> tuple[bool, str]:
     box.reset()
     written, _, reason = result.stdout.strip().partition(" ")
     return "No space left" in reason, f"stopped after {written} MiB: {reason}"
+
+
+def _server_protected(box: Any) -> tuple[bool, str]:
+    result = box.run("import os; os.listdir(f'/proc/{os.getppid()}/fd')")
+    return "PermissionError" in result.stderr, "its /proc/<pid>/fd is closed to the code"
