@@ -290,7 +290,7 @@ def _check_numbers(config: TrainConfig) -> None:
         ("run.keep_checkpoints", run.keep_checkpoints),
     ):
         _require(value >= 1, name, value, "it must be at least 1.")
-    for name, value in (
+    non_negative: tuple[tuple[str, float], ...] = (
         ("rollout.concurrency", r.concurrency),
         ("run.eval_every", run.eval_every),
         ("run.eval_episodes", run.eval_episodes),
@@ -299,8 +299,9 @@ def _check_numbers(config: TrainConfig) -> None:
         ("algorithm.kl_coef", a.kl_coef),
         ("optim.max_grad_norm", o.max_grad_norm),
         ("optim.weight_decay", o.weight_decay),
-    ):
-        _require(value >= 0, name, value, "it must not be negative.")
+    )
+    for name, number in non_negative:
+        _require(number >= 0, name, number, "it must not be negative.")
     _require(o.lr > 0, "optim.lr", o.lr, "the learning rate must be positive (e.g. 1e-5).")
     _require(
         len(o.betas) == 2 and all(0 <= b < 1 for b in o.betas),
@@ -527,8 +528,7 @@ def describe(cls: Any = TrainConfig, prefix: str = "") -> list[tuple[str, Any, s
         if nested:
             rows += describe(nested, f"{prefix}{item.name}.")
             continue
-        default = (
-            item.default if item.default is not dataclasses.MISSING else item.default_factory()
-        )  # type: ignore[misc]
+        factory: Any = item.default_factory
+        default = item.default if item.default is not dataclasses.MISSING else factory()
         rows.append((f"{prefix}{item.name}", default, item.metadata.get("help", "")))
     return rows
