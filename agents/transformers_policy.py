@@ -231,18 +231,17 @@ class TransformersPolicy:
 
     @torch.inference_mode()
     def _decode(self, prompts: list[list[int]], params: SamplingParams) -> list[Generation]:
-        input_ids, attention_mask = self._left_pad(prompts)  # [batch, seq]
-        positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+        step_ids, step_mask = self._left_pad(prompts)  # [batch, seq]
+        step_positions = (step_mask.cumsum(-1) - 1).clamp(min=0)
         batch = len(prompts)
         tokens: list[list[int]] = [[] for _ in range(batch)]
         sampled_lp: list[list[float]] = [[] for _ in range(batch)]
         model_lp: list[list[float]] = [[] for _ in range(batch)]
         reasons = ["length"] * batch
-        finished = [False] * batch
+        active = list(range(batch))  # original rows still generating, in batch order
         eos = torch.tensor(sorted(self.eos_token_ids), device=self.device)
         generator = self._sampling_generator(params)
         past = None
-        step_ids, step_mask, step_positions = input_ids, attention_mask, positions
         for _ in range(params.max_new_tokens):
             output = self.model(
                 input_ids=step_ids,
@@ -257,26 +256,34 @@ class TransformersPolicy:
                 raise RuntimeError(
                     "The model returned no KV cache; set model.config.use_cache = True to generate."
                 )
-            logits = output.logits[:, -1, :].float()  # [batch, vocab]
+            logits = output.logits[:, -1, :].float()  # [active, vocab]
             chosen, lp_sampled, lp_model = _sample(logits, params, generator)
             is_eos = torch.isin(chosen, eos).tolist()
-            for row, (token, lps, lpm) in enumerate(
-                zip(chosen.tolist(), lp_sampled.tolist(), lp_model.tolist(), strict=True)
+            keep = []
+            for position, (row, token, lps, lpm) in enumerate(
+                zip(active, chosen.tolist(), lp_sampled.tolist(), lp_model.tolist(), strict=True)
             ):
-                if finished[row]:
-                    continue
                 tokens[row].append(token)
                 sampled_lp[row].append(lps)
                 model_lp[row].append(lpm)
-                if is_eos[row] or self._hit_stop(tokens[row], params.stop):
-                    finished[row], reasons[row] = True, "stop"
-            if all(finished):
+                if is_eos[position] or self._hit_stop(tokens[row], params.stop):
+                    reasons[row] = "stop"
+                else:
+                    keep.append(position)
+            if not keep:
                 break
-            done = torch.tensor(finished, device=self.device)
-            step_ids = torch.where(done, torch.full_like(chosen, self.pad_token_id), chosen)[
-                :, None
-            ]
-            step_mask = torch.cat([step_mask, step_mask.new_ones(batch, 1)], dim=-1)
+            if len(keep) < len(active):
+                # Drop finished rows from the batch and the KV cache: no compute on them again.
+                index = torch.tensor(keep, device=self.device)
+                past.batch_select_indices(index)
+                chosen, step_mask, step_positions = (
+                    chosen[index],
+                    step_mask[index],
+                    step_positions[index],
+                )
+                active = [active[position] for position in keep]
+            step_ids = chosen[:, None]
+            step_mask = torch.cat([step_mask, step_mask.new_ones(len(active), 1)], dim=-1)
             step_positions = step_positions[:, -1:] + 1
         return [
             Generation(

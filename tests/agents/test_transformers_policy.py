@@ -211,3 +211,17 @@ def test_shared_prompt_scoring_matches_full_recomputation_across_requests(tiny):
         prompt = policy.prompt_ids(messages)
         expected = [sum(policy.logprobs_of([prompt], [policy.candidate_ids(t)])[0]) for t in texts]
         assert row == pytest.approx(expected, abs=1e-4)
+
+
+def test_rows_that_finish_early_leave_the_batch_without_disturbing_the_others(tiny):
+    conversations = CONVERSATIONS * 2
+    free = make_policy(tiny, seed=9, max_new_tokens=10).generate(conversations)
+    pieces = [make_policy(tiny).tokenizer.decode([t]) for t in free[0].token_ids]
+    stop = next(p.strip() for p in pieces[1:] if p.strip().isalnum())
+    policy = make_policy(tiny, seed=9, max_new_tokens=10, stop=(stop,))
+    cut = policy.generate(conversations)
+    lengths = [len(g.token_ids) for g in cut]
+    assert min(lengths) < max(lengths) == 10  # some rows left early, some ran to the cap
+    recomputed = policy.logprobs_of([g.prompt_token_ids for g in cut], [g.token_ids for g in cut])
+    for generation, values in zip(cut, recomputed, strict=True):
+        assert generation.model_logprobs == pytest.approx(values, abs=1e-4)
