@@ -225,3 +225,19 @@ def test_rows_that_finish_early_leave_the_batch_without_disturbing_the_others(ti
     recomputed = policy.logprobs_of([g.prompt_token_ids for g in cut], [g.token_ids for g in cut])
     for generation, values in zip(cut, recomputed, strict=True):
         assert generation.model_logprobs == pytest.approx(values, abs=1e-4)
+
+
+@pytest.mark.gpu
+def test_cuda_defaults_to_bf16_and_matches_cpu_greedy(tiny):
+    model, tokenizer = tiny_random_model(seed=0)
+    policy = TransformersPolicy(
+        model, tokenizer, sampling=SamplingParams(temperature=0, max_new_tokens=4)
+    )
+    assert policy.device.type == "cuda" and policy.dtype == torch.bfloat16
+    generations = policy.generate(CONVERSATIONS)
+    assert all(len(g.token_ids) == 4 and len(g.logprobs) == 4 for g in generations)
+    recomputed = policy.logprobs_of(
+        [g.prompt_token_ids for g in generations], [g.token_ids for g in generations]
+    )
+    for generation, values in zip(generations, recomputed, strict=True):
+        assert generation.model_logprobs == pytest.approx(values, abs=0.05)  # bf16
