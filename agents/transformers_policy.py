@@ -13,6 +13,11 @@ log-probabilities, finished rows are known exactly, and seeds never touch the gl
   the quantity a trainer recomputes with gradients. :meth:`TransformersPolicy.logprobs_of`
   recomputes it teacher-forced for any ``(prompt ids, token ids)`` pair.
 
+Rows are bucketed by prompt length into batches of at most ``max_batch_size`` rows (and
+``max_batch_tokens`` tokens); a row that ends (EOS or a stop string) leaves the batch and the KV
+cache, so long replies do not make short ones pay. :meth:`TransformersPolicy.score` runs each prompt
+once and scores all its candidate actions from copies of its KV cache.
+
 Torch and transformers are imported only when this module is.
 """
 
