@@ -50,7 +50,7 @@ def add_commands(subparsers: Any) -> None:
     )
     run.add_argument(
         "--history",
-        type=int,
+        type=_non_negative_int,
         default=None,
         metavar="N",
         help="earlier exchanges kept in each prompt (default: all; observations are "
@@ -89,6 +89,13 @@ def _positive(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
     return value
 
 

@@ -62,6 +62,8 @@ def test_user_errors_exit_2_with_one_line(capsys):
         main(["run", "envalign/Ultimatum-v0", "--temperature", "-1"])
     assert exit_info.value.code == 2
     assert main(["run", "envalign/Ultimatum-v0", "--top-p", "0"]) == 2
+    with pytest.raises(SystemExit):
+        main(["run", "envalign/Ultimatum-v0", "--history", "-1"])
 
 
 def test_parse_policies_defaults_the_rest_to_random():
