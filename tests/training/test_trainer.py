@@ -253,3 +253,27 @@ def test_stable_alignment_on_social_sandbox_records_separates_best_from_worst(
     assert "train/data_credit" in result.metrics[-1]
     after = gap()
     assert after > before + 0.5
+
+
+def test_dpo_learns_from_an_episodes_file_without_collecting(tmp_path: Path) -> None:
+    from envalign.training.episodes import EpisodeWriter
+
+    collector = Trainer(tiny_config(tmp_path / "collect", env={"kwargs": {"low": 0, "high": 1}}))
+    path = tmp_path / "episodes.jsonl"
+    _, step = _rollout(collector)  # the first rollout with a group whose rewards vary
+    with EpisodeWriter(path) as writer:
+        for episode in collector.collect(step):
+            writer.write(episode)
+    config = tiny_config(
+        tmp_path / "offline",
+        env={"kwargs": {"low": 0, "high": 1}},
+        algorithm={"name": "dpo"},
+        rollout={"prompts_per_step": 4},
+        run={"steps": 3},
+        data={"episodes": str(path)},
+    )
+    trainer = Trainer(config)
+    trainer.runner.run = None  # collecting would fail loudly: the data must be used instead
+    rows = [trainer.train_step() for _ in range(3)]
+    assert all("train/data_credit" in row for row in rows)
+    assert all(row["train/pairs"] >= 1 for row in rows)  # each step visits every group
