@@ -67,15 +67,14 @@ def docker_client(timeout: int = 60) -> Any:
     """Return a Docker SDK client for the engine of the environment.
 
     Raises:
-        DependencyNotInstalled: If the ``docker`` package is missing.
-        SandboxUnavailable: If no engine answers.
+        SandboxUnavailable: If the ``docker`` package is missing or no engine answers.
     """
     try:
         import docker
-    except ImportError as error:
-        from envalign.envs.errors import DependencyNotInstalled
-
-        raise DependencyNotInstalled("docker", "sandbox", "run code in Docker") from error
+    except ImportError as error:  # a dependency of envalign, but one can remove it
+        raise SandboxUnavailable(
+            "The docker Python package is missing; reinstall it with `pip install 'docker>=7'`."
+        ) from error
     try:
         client = docker.from_env(timeout=timeout)
         client.ping()
