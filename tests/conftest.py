@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 
 import pytest
 
@@ -44,3 +45,29 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             pytest.skip(problem)
     if item.get_closest_marker("gpu") is not None and not cuda_available():
         pytest.skip("needs a CUDA GPU")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After the whole suite no envalign container of this run may be left behind."""
+    if docker_problem() is not None:
+        return
+    import docker
+
+    from envalign.envs.tools.sessions import close_shared_pool
+    from envalign.sandbox.docker import LABEL, OWNER_PID_LABEL
+
+    close_shared_pool()
+    client = docker.from_env(timeout=30)
+    deadline = time.monotonic() + 30
+    leaked: list[str] = []
+    while time.monotonic() < deadline:
+        leaked = [
+            container.name
+            for container in client.containers.list(all=True, filters={"label": f"{LABEL}=1"})
+            if container.labels.get(OWNER_PID_LABEL) == str(os.getpid())
+        ]
+        if not leaked:
+            return
+        time.sleep(0.5)  # auto-removal is asynchronous: poll until the deadline
+    print(f"\nenvalign containers left after the test suite: {leaked}")
+    session.exitstatus = pytest.ExitCode.TESTS_FAILED
