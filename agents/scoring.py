@@ -21,17 +21,22 @@ def normalise(logprobs: Sequence[float], text: str, how: str) -> float:
         text: The candidate's text (for the word count).
         how: ``"sum"``, ``"token"`` (mean per token) or ``"word"`` (sum per word).
 
+    Returns:
+        The score; ``-inf`` for an empty candidate (it has no tokens, so nothing supports it).
+
     Raises:
         ValueError: For an unknown normalisation.
     """
+    if how not in NORMALISATIONS:
+        raise ValueError(f"Unknown normalisation '{how}'; use one of {', '.join(NORMALISATIONS)}.")
+    if not logprobs:
+        return -math.inf
     total = math.fsum(logprobs)
     if how == "sum":
         return total
     if how == "token":
         return total / max(1, len(logprobs))
-    if how == "word":
-        return total / max(1, len(text.split()))
-    raise ValueError(f"Unknown normalisation '{how}'; use one of {', '.join(NORMALISATIONS)}.")
+    return total / max(1, len(text.split()))
 
 
 def softmax(scores: Sequence[float], temperature: float = 1.0) -> list[float]:
@@ -40,6 +45,8 @@ def softmax(scores: Sequence[float], temperature: float = 1.0) -> list[float]:
         raise ValueError("softmax of no scores: an agent needs at least one valid action.")
     scaled = [s / temperature for s in scores]
     top = max(scaled)
+    if top == -math.inf:
+        return [1.0 / len(scores)] * len(scores)
     weights = [math.exp(s - top) for s in scaled]
     total = math.fsum(weights)
     return [w / total for w in weights]

@@ -47,3 +47,10 @@ def test_sampling_follows_the_cumulative_softmax():
     scores = [math.log(0.2), math.log(0.8)]
     assert choose_action(scores, 1.0, 0.1) == 0
     assert choose_action(scores, 1.0, 0.3) == 1
+
+
+def test_an_empty_candidate_never_wins():
+    assert normalise([], "", "sum") == -math.inf
+    scores = [normalise([], "", "token"), normalise([-5.0], "go", "token")]
+    assert choose_action(scores, 0.0, 0.5) == 1
+    assert softmax([-math.inf, -math.inf]) == [0.5, 0.5]
