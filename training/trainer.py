@@ -323,7 +323,7 @@ class Trainer:
             draw.randrange(self.config.run.eval_seed_offset) for _ in range(r.prompts_per_step)
         ]
         seeds = [seed for seed in tasks for _ in range(r.group_size)]
-        self.policy.sampling.seed = draw.randrange(2**31)
+        self._reseed(draw.randrange(2**31))
         self.policy.sampling.temperature = r.temperature
         self.model.eval()
         episodes = self.runner.run(seeds)
@@ -336,12 +336,23 @@ class Trainer:
         run = self.config.run
         saved = (self.policy.sampling.temperature, self.policy.sampling.seed)
         self.policy.sampling.temperature = run.eval_temperature
-        self.policy.sampling.seed = run.seed
+        self._reseed(run.seed)
         self.model.eval()
         seeds = range(run.eval_seed_offset, run.eval_seed_offset + run.eval_episodes)
         episodes = self.runner.run(seeds)
         self.policy.sampling.temperature, self.policy.sampling.seed = saved
         return _episode_metrics(episodes, self.config.env.trained_agents, "eval")
+
+    def _reseed(self, seed: int) -> None:
+        """Make the next rollout's sampling a function of ``seed`` alone.
+
+        TransformersPolicy reseeds its generator only when ``sampling.seed`` changes; dropping the
+        generator makes it reseed even when the same seed comes again (collecting a step twice,
+        evaluations), so every rollout is reproducible on its own.
+        """
+        self.policy.sampling.seed = seed
+        if hasattr(self.policy, "_generator"):
+            self.policy._generator = None
 
     # ------------------------------------------------------------------ updates
 
