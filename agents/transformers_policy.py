@@ -516,6 +516,15 @@ class TransformersPolicy:
             )
         return results
 
+    def reseed(self, seed: int | None) -> None:
+        """Restart sampling from ``seed``: the next calls repeat exactly when the seed repeats.
+
+        Setting ``sampling.seed`` to a new value also reseeds, but setting it to the value it
+        already has continues the running generator; ``reseed`` always starts over.
+        """
+        self.sampling = replace(self.sampling, seed=seed)
+        self._generator, self._generator_seed = None, None
+
     def with_sampling(self, **changes: Any) -> TransformersPolicy:
         """Set sampling fields in place (validated) and return the policy."""
         self.sampling = replace(self.sampling, **changes)

@@ -241,3 +241,12 @@ def test_cuda_defaults_to_bf16_and_matches_cpu_greedy(tiny):
     )
     for generation, values in zip(generations, recomputed, strict=True):
         assert generation.model_logprobs == pytest.approx(values, abs=0.05)  # bf16
+
+
+def test_reseed_restarts_the_generator_even_with_the_same_seed(tiny):
+    policy = make_policy(tiny, temperature=1.0, seed=4)
+    first = [g.token_ids for g in policy.generate(CONVERSATIONS)]
+    continued = [g.token_ids for g in policy.generate(CONVERSATIONS)]
+    policy.reseed(4)
+    again = [g.token_ids for g in policy.generate(CONVERSATIONS)]
+    assert again == first != continued
