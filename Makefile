@@ -20,7 +20,7 @@ $(STAMP_CORE): pyproject.toml setup.py | $(BIN)/python
 
 $(STAMP_DEV): pyproject.toml setup.py examples/plugin_env/pyproject.toml | $(BIN)/python
 	$(PIP) install $(TORCH)
-	$(PIP) install -e ".[dev,train,tools,embodied,langchain]"
+	$(PIP) install -e ".[dev,train,tools,embodied,langchain,trl]"
 	$(PIP) install ./examples/plugin_env
 	touch $@ $(STAMP_CORE)
 

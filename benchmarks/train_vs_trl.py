@@ -148,7 +148,9 @@ def run_trl(args: argparse.Namespace, output_dir: Path) -> dict[str, Any]:
         model=model,
         reward_funcs=reward_function(ENV_ID, **env_kwargs(args)),
         args=config,
-        train_dataset=dataset(ENV_ID, args.steps * args.prompts, seed=args.seed, **env_kwargs(args)),
+        train_dataset=dataset(
+            ENV_ID, args.steps * args.prompts, seed=args.seed, **env_kwargs(args)
+        ),
         processing_class=tokenizer,
     )
     _synchronize()
