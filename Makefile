@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP_CORE := $(VENV)/.stamp-core
+STAMP_DEMO := $(VENV)/.stamp-demo
 STAMP_DEV := $(VENV)/.stamp-dev
+DEMO_EXTRAS := train,tools,embodied,langchain
 # torch is pinned so pip takes the local CPU build instead of downloading a multi-GB CUDA one.
 TORCH := torch==2.13.0
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
@@ -18,17 +20,21 @@ $(STAMP_CORE): pyproject.toml setup.py | $(BIN)/python
 	$(PIP) install -e .
 	touch $@
 
-$(STAMP_DEV): pyproject.toml setup.py examples/plugin_env/pyproject.toml | $(BIN)/python
+$(STAMP_DEMO): pyproject.toml setup.py | $(BIN)/python
 	$(PIP) install $(TORCH)
-	$(PIP) install -e ".[dev,train,tools,embodied,langchain,trl]"
-	$(PIP) install ./examples/plugin_env
+	$(PIP) install -e ".[$(DEMO_EXTRAS)]"
 	touch $@ $(STAMP_CORE)
+
+$(STAMP_DEV): $(STAMP_DEMO) examples/plugin_env/pyproject.toml
+	$(PIP) install -e ".[$(DEMO_EXTRAS),dev,trl]"
+	$(PIP) install ./examples/plugin_env
+	touch $@
 
 setup: $(STAMP_CORE)
 
 setup-dev: $(STAMP_DEV)
 
-demo: $(STAMP_CORE)
+demo: $(STAMP_DEMO)
 	@$(BIN)/python scripts/demo.py
 
 lint: $(STAMP_DEV)

@@ -1,14 +1,17 @@
 """`make demo`: a tour of what envalign can do, on embedded defaults.
 
-Each section runs one capability through the public API or the CLI; sections that need something
-this machine lacks (a Docker engine, the train extra) say so and are skipped.
+Each section runs one capability through the CLI or the public API, as a user would. Sections that need
+something this machine lacks (a Docker engine, debootstrap to build the sandbox image) say so and are
+skipped; everything else runs offline.
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from rich.console import Console
@@ -21,9 +24,8 @@ console = Console()
 
 def envalign(*args: str) -> None:
     """Run the CLI as a user would."""
-    command = [str(Path(sys.executable).with_name("envalign")), *args]
     console.print(f"[bold cyan]$ envalign {' '.join(args)}")
-    subprocess.run(command, check=True)
+    subprocess.run([str(Path(sys.executable).with_name("envalign")), *args], check=True, cwd=ROOT)
 
 
 def section(title: str) -> None:
@@ -35,8 +37,8 @@ def catalog() -> None:
     envalign("list")
 
 
-def simulations() -> None:
-    section("Simulations with built-in policies, written as JSON Lines")
+def social() -> None:
+    section("Social games with built-in policies, episodes written as JSON Lines")
     envalign(
         "run",
         "envalign/Ultimatum-v0",
@@ -50,16 +52,105 @@ def simulations() -> None:
     )
     envalign(
         "run",
-        "envalign/Ultimatum-v0",
+        "envalign/PrisonersDilemma-v0",
         "--policy",
-        "proposer=greedy",
+        "agent_0=tit_for_tat",
         "--policy",
-        "responder=fair",
+        "agent_1=always_defect",
+        "--episodes",
+        "1",
+        "--quiet",
+    )
+    envalign(
+        "run",
+        "envalign/Negotiation-v0",
+        "--policy",
+        "agent_0=scripted",
+        "--policy",
+        "agent_1=greedy",
         "--episodes",
         "20",
         "--quiet",
     )
-    envalign("run", "envalign/Arithmetic-v0", "--policy", "scripted", "--episodes", "50", "--quiet")
+    envalign(
+        "run",
+        "envalign/Deliberation-v0",
+        "--policy",
+        "majority_follower",
+        "--episodes",
+        "50",
+        "--quiet",
+    )
+    envalign(
+        "run",
+        "envalign/SocialSandbox-v0",
+        "--policy",
+        "aligned",
+        "--policy",
+        "agent_0=careless",
+        "--episodes",
+        "5",
+        "--quiet",
+        "--env-arg",
+        f"records_path={RUNS / 'sandbox-records.jsonl'}",
+    )
+
+
+def embodied() -> None:
+    section("Embodied worlds: BabyAI through text, an ALFWorld-style household, a two-cook kitchen")
+    envalign(
+        "run",
+        "envalign/BabyAIText-PutNextLocal-v0",
+        "--policy",
+        "scripted",
+        "--episodes",
+        "5",
+        "--quiet",
+    )
+    envalign("run", "envalign/Household-v0", "--policy", "scripted", "--episodes", "10", "--quiet")
+    envalign("run", "envalign/CoopKitchen-v0", "--policy", "scripted", "--episodes", "3", "--quiet")
+    from envalign.envs.embodied.recording import record_video
+
+    gif = record_video("envalign/CoopKitchen-v0", "scripted", 0, RUNS / "coop-kitchen.gif")
+    console.print(f"an episode of CoopKitchen animated: {gif}")
+
+
+def docker_engine() -> bool:
+    try:
+        from envalign.sandbox.image import docker_client
+
+        docker_client(timeout=5).close()
+    except Exception as error:  # any failure means no usable engine
+        console.print(f"[yellow]no Docker engine here ({type(error).__name__}); skipping.")
+        return False
+    return True
+
+
+def tools() -> None:
+    section("Tool execution: agents' code runs in the hardened Docker sandbox")
+    if not docker_engine():
+        return
+    try:
+        envalign("sandbox", "build-image")
+    except subprocess.CalledProcessError:
+        console.print("[yellow]the sandbox image cannot be built here; skipping.")
+        return
+    envalign("sandbox", "doctor")
+    envalign(
+        "run", "envalign/PythonTests-v0", "--policy", "scripted", "--episodes", "20", "--quiet"
+    )
+    envalign("run", "envalign/SQL-v0", "--policy", "scripted", "--episodes", "10", "--quiet")
+
+
+def training() -> None:
+    section("Training from environment rewards: a tiny model learns Arithmetic with GRPO (CPU)")
+    shutil.rmtree(RUNS / "train-arithmetic", ignore_errors=True)  # a fresh run, not a resume
+    envalign(
+        "train",
+        "examples/configs/arithmetic_tiny_cpu.yaml",
+        "--set",
+        f"run.output_dir={RUNS / 'train-arithmetic'}",
+    )
 
 
 def python_api() -> None:
@@ -75,7 +166,7 @@ def python_api() -> None:
     )
 
 
-SECTIONS = [catalog, simulations, python_api]
+SECTIONS: list[Callable[[], None]] = [catalog, social, embodied, tools, training, python_api]
 
 
 def main() -> int:
@@ -84,7 +175,7 @@ def main() -> int:
     for run_section in SECTIONS:
         run_section()
     console.print(Rule())
-    console.print(f"demo finished in {time.monotonic() - started:.1f}s; episodes in {RUNS}")
+    console.print(f"demo finished in {time.monotonic() - started:.1f}s; outputs in {RUNS}")
     return 0
 
 
