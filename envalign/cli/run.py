@@ -59,6 +59,12 @@ def add_commands(subparsers: Any) -> None:
     run.add_argument(
         "--system-prompt", metavar="TEXT", help="override every agent's system message"
     )
+    run.add_argument(
+        "--record-video",
+        metavar="FILE.gif",
+        help="also play the first seed once more and write it as an animation (.gif, or .mp4 "
+        "with the video extra); environments without pictures are drawn as text",
+    )
     sampling = run.add_argument_group("sampling (LLM policies)")
     sampling.add_argument(
         "--temperature", type=_non_negative, default=0.7, help="0 is greedy (default 0.7)"
@@ -185,6 +191,9 @@ def run_command(args: argparse.Namespace) -> int:
         system_prompt=args.system_prompt,
     )
     print_summary(result, policies)
+    if args.record_video and not result.interrupted:
+        path = record_with(loaded, card.id, args.seed, args.record_video, env_kwargs)
+        print(f"animation written to {path}")
     if result.interrupted:
         print(f"Interrupted: {len(result.episodes)} finished episodes kept.", file=sys.stderr)
         return 130
@@ -212,6 +221,24 @@ def load_policies(
             policy.normalisation = args.normalisation
         by_name[name] = policy
     return {agent: by_name[name] for agent, name in policies.items()}
+
+
+def record_with(
+    policies: dict[str, Any], env_id: str, seed: int, path: str, env_kwargs: dict[str, Any]
+) -> Any:
+    """Replay seed ``seed`` with the run's policies, one turn at a time, and animate it."""
+    from envalign.agents.base import TurnRequest, valid_actions_of
+    from envalign.envs.core import ActContext
+    from envalign.envs.embodied.recording import record_video
+    from envalign.envs.spaces import observation_text
+
+    def act(context: ActContext) -> str:
+        policy = policies.get(context.agent, policies.get("*"))
+        message = {"role": "user", "content": observation_text(context.observation)}
+        request = TurnRequest([message], context, valid_actions_of(context.info))
+        return str(policy.act([request])[0].text)
+
+    return record_video(env_id, act, seed=seed, path=path, env_kwargs=env_kwargs)
 
 
 def print_summary(result: Any, policies: dict[str, str]) -> None:

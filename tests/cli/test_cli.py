@@ -68,3 +68,29 @@ def test_help_everywhere():
     ):
         result = subprocess.run([ENVALIGN, *argv], capture_output=True, text=True)
         assert result.returncode == 0 and "usage: envalign" in result.stdout
+
+
+def test_run_can_record_the_first_episode_as_an_animation(tmp_path):
+    from PIL import Image
+
+    gif = tmp_path / "kitchen.gif"
+    result = subprocess.run(
+        [
+            ENVALIGN,
+            "run",
+            "envalign/CoopKitchen-v0",
+            "--policy",
+            "scripted",
+            "--episodes",
+            "1",
+            "--quiet",
+            "--record-video",
+            str(gif),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert f"animation written to {gif}" in result.stdout
+    with Image.open(gif) as image:
+        assert image.n_frames > 10
