@@ -346,13 +346,10 @@ class Trainer:
     def _reseed(self, seed: int) -> None:
         """Make the next rollout's sampling a function of ``seed`` alone.
 
-        TransformersPolicy reseeds its generator only when ``sampling.seed`` changes; dropping the
-        generator makes it reseed even when the same seed comes again (collecting a step twice,
-        evaluations), so every rollout is reproducible on its own.
+        ``reseed`` restarts the generator even when the same seed comes again (collecting a step
+        twice, evaluations), so every rollout is reproducible on its own.
         """
-        self.policy.sampling.seed = seed
-        if hasattr(self.policy, "_generator"):
-            self.policy._generator = None
+        self.policy.reseed(seed)
 
     # ------------------------------------------------------------------ updates
 
