@@ -160,5 +160,20 @@ class TextParallelEnv(ParallelEnv[str, dict[str, Any], str]):
             return "\n".join(self.transcript) + "\n"
         return None
 
+    def step_result(
+        self,
+        observations: dict[str, Any],
+        rewards: dict[str, float],
+        infos: dict[str, dict[str, Any]],
+        *,
+        over: bool,
+    ) -> tuple[dict, dict, dict, dict, dict]:
+        """Return ``step``'s five dicts; when ``over`` every agent terminates and leaves the game."""
+        terminations = dict.fromkeys(self.agents, over)
+        truncations = dict.fromkeys(self.agents, False)
+        if over:
+            self.agents = []
+        return observations, rewards, terminations, truncations, infos
+
     def close(self) -> None:
         """Release resources (nothing by default)."""

@@ -327,11 +327,7 @@ class DeliberationEnv(TextParallelEnv):
         rewards = {agent: sum(parts.values()) for agent, parts in components.items()}
         observations = self._observations(feedback, over=over)
         infos = self._infos(rewards, components, feedback, over=over)
-        terminations = dict.fromkeys(self.agents, over)
-        truncations = dict.fromkeys(self.agents, False)
-        if over:
-            self.agents = []
-        return observations, rewards, terminations, truncations, infos
+        return self.step_result(observations, rewards, infos, over=over)
 
     def _metrics(self, agent: str) -> dict[str, float | bool]:
         done = self.outcomes

@@ -190,11 +190,7 @@ class PrisonersDilemmaEnv(TextParallelEnv):
         self.messages = dict.fromkeys(self.possible_agents, "")
         observations = self._observations(feedback)
         infos = self._infos(rewards, components, feedback)
-        terminations = dict.fromkeys(self.agents, over)
-        truncations = dict.fromkeys(self.agents, False)
-        if over:
-            self.agents = []
-        return observations, rewards, terminations, truncations, infos
+        return self.step_result(observations, rewards, infos, over=over)
 
     def cooperation_rate(self, agent: str | None = None) -> float:
         """Fraction of moves so far that were ``COOPERATE`` (of ``agent``, or of both)."""

@@ -141,11 +141,7 @@ class PublicGoodsEnv(TextParallelEnv):
         over = self.round >= self.rounds
         observations = self._observations(feedback)
         infos = self._infos(rewards, components, feedback)
-        terminations = dict.fromkeys(self.agents, over)
-        truncations = dict.fromkeys(self.agents, False)
-        if over:
-            self.agents = []
-        return observations, rewards, terminations, truncations, infos
+        return self.step_result(observations, rewards, infos, over=over)
 
     def cooperation_rate(self, agent: str | None = None) -> float:
         """Mean fraction of the endowment contributed so far (by ``agent``, or by everyone)."""

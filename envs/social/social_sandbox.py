@@ -232,11 +232,7 @@ class SocialSandboxEnv(TextParallelEnv):
         over = self.phase == OVER
         observations = self._observations(feedback)
         infos = self._infos(rewards, components, feedback, closed)
-        terminations = dict.fromkeys(self.agents, over)
-        truncations = dict.fromkeys(self.agents, False)
-        if over:
-            self.agents = []
-        return observations, rewards, terminations, truncations, infos
+        return self.step_result(observations, rewards, infos, over=over)
 
     def _start_round(self) -> None:
         self.phase, self.rating_step = DRAFT, 0

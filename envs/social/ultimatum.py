@@ -145,8 +145,7 @@ class UltimatumEnv(TextParallelEnv):
         components = {mover: {"invalid_action": INVALID_PENALTY}} if penalised else {}
         feedback = {a: (feedback_text if a == mover else "") for a in self.agents}
         infos = self._infos(rewards, components, feedback)
-        done = dict.fromkeys(self.agents, False)
-        return self._observations(texts), rewards, done, dict(done), infos
+        return self.step_result(self._observations(texts), rewards, infos, over=False)
 
     def _finish(
         self, *, accepted: bool, penalised: str | None, note: str
@@ -171,10 +170,7 @@ class UltimatumEnv(TextParallelEnv):
         feedback = dict.fromkeys(self.agents, outcome)
         infos = self._infos(rewards, components, feedback, accepted=accepted)
         observations = self._observations(dict.fromkeys(self.agents, outcome))
-        terminations = dict.fromkeys(self.agents, True)
-        truncations = dict.fromkeys(self.agents, False)
-        self.agents = []
-        return observations, rewards, terminations, truncations, infos
+        return self.step_result(observations, rewards, infos, over=True)
 
     def _infos(
         self,
