@@ -233,7 +233,7 @@ def record_with(
     from envalign.envs.spaces import observation_text
 
     def act(context: ActContext) -> str:
-        policy = policies.get(context.agent, policies.get("*"))
+        policy = policies[context.agent] if context.agent in policies else policies["*"]
         message = {"role": "user", "content": observation_text(context.observation)}
         request = TurnRequest([message], context, valid_actions_of(context.info))
         return str(policy.act([request])[0].text)
