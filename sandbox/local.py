@@ -108,7 +108,8 @@ class LocalSandbox(Sandbox):
                 argv = [part.replace("{file}", str(source)) for part in spec.command]
                 argv = [a.replace("/work/", f"{self._work}/") for a in argv]
                 if spec.fork_python:
-                    argv = [sys.executable, "-I", str(source)]
+                    # The real interpreter, not a venv link: bwrap hides /tmp, where a clone may live.
+                    argv = [os.path.realpath(sys.executable), "-I", str(source)]
                 if self.bubblewrap:
                     argv = self._bwrap(scratch) + argv
                 data = stdin.encode() if isinstance(stdin, str) else (stdin or b"")
@@ -158,6 +159,7 @@ class LocalSandbox(Sandbox):
             "bwrap", "--unshare-all", "--die-with-parent", "--new-session",
             "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
             "--bind", work, work, "--ro-bind", run, run, "--chdir", work,
+            *_visible_again(sys.base_prefix),
         ]  # fmt: skip
 
     def _execute(self, argv: list[str], stdin: bytes, limits: Limits) -> ExecResult:
@@ -279,3 +281,9 @@ def _kill_marked(marker: str) -> None:
                     pass
         if not found:
             return
+
+
+def _visible_again(prefix: str) -> list[str]:
+    """Bind the interpreter's prefix back, read-only, when it lies under the hidden ``/tmp``."""
+    real = os.path.realpath(prefix)
+    return ["--ro-bind", real, real] if real.startswith("/tmp/") else []
