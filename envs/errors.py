@@ -61,3 +61,7 @@ class SandboxError(EnvalignError, RuntimeError):
 
 class ConformanceError(EnvalignError, AssertionError):
     """An environment breaks the platform's conventions (raised by ``envalign.envs.check``)."""
+
+
+class UnreadableInput(EnvalignError, ValueError):
+    """A file given to envalign (episode records, a run's metrics) is missing, empty or malformed."""
