@@ -100,14 +100,14 @@ def series(rows: Rows, key: str, label: str, count_key: str | None = None) -> Se
     if not points:
         return None
     line = Series(label, [row["step"] for row in points], [float(row[key]) for row in points])
-    counts = [_number(row.get(count_key)) if count_key else None for row in points]
-    spreads = [_number(row.get(f"{key}_std")) for row in points]
-    if all(s is not None for s in spreads) and all(c for c in counts):
-        half = [Z_95 * s / math.sqrt(c) for s, c in zip(spreads, counts, strict=True)]  # type: ignore[operator]
+    counts = _all_numbers([row.get(count_key) for row in points]) if count_key else None
+    spreads = _all_numbers([row.get(f"{key}_std") for row in points])
+    if spreads is not None and counts is not None and all(counts):
+        half = [Z_95 * s / math.sqrt(c) for s, c in zip(spreads, counts, strict=True)]
         line.band = f"95% interval of the mean from the logged {key}_std and episode count"
-    elif key.endswith("success") and all(c for c in counts):
+    elif key.endswith("success") and counts is not None and all(counts):
         half = [
-            Z_95 * math.sqrt(max(0.0, v * (1 - v)) / c)  # type: ignore[operator]
+            Z_95 * math.sqrt(max(0.0, v * (1 - v)) / c)
             for v, c in zip(line.values, counts, strict=True)
         ]
         line.band = "95% binomial interval from the episode count"
@@ -127,6 +127,11 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+def _all_numbers(values: list[Any]) -> list[float] | None:
+    numbers = [_number(value) for value in values]
+    return None if any(n is None for n in numbers) else [float(n or 0.0) for n in numbers]
+
+
 def _rolling_spread(values: list[float]) -> list[float]:
     spread = []
     for end in range(1, len(values) + 1):
@@ -136,9 +141,9 @@ def _rolling_spread(values: list[float]) -> list[float]:
     return spread
 
 
-def plot(title: str, lines: list[Series], ylabel: str) -> Figure | None:
-    """Draw ``lines`` (with their bands) into a PNG figure; None when there is nothing to draw."""
-    lines = [line for line in lines if line is not None]
+def plot(title: str, candidates: Sequence[Series | None], ylabel: str) -> Figure | None:
+    """Draw the series (with their bands) into a PNG figure; None when there is nothing to draw."""
+    lines = [line for line in candidates if line is not None]
     if not lines:
         return None
     import matplotlib
@@ -176,40 +181,40 @@ def figures(rows: Rows) -> list[Figure]:
         plot(
             "Reward",
             [
-                series(rows, "train/reward", "training", "train/episodes"),  # type: ignore[list-item]
-                series(rows, "eval/reward", "evaluation", "eval/episodes"),  # type: ignore[list-item]
+                series(rows, "train/reward", "training", "train/episodes"),
+                series(rows, "eval/reward", "evaluation", "eval/episodes"),
             ],
             "mean reward",
         ),
         plot(
             "Success rate",
             [
-                series(rows, "train/success", "training", "train/episodes"),  # type: ignore[list-item]
-                series(rows, "eval/success", "evaluation", "eval/episodes"),  # type: ignore[list-item]
+                series(rows, "train/success", "training", "train/episodes"),
+                series(rows, "eval/success", "evaluation", "eval/episodes"),
             ],
             "success",
         ),
         plot(
             "Reward components",
-            [series(rows, k, k.rsplit("/", 1)[-1], "train/episodes") for k in components],  # type: ignore[misc]
+            [series(rows, k, k.rsplit("/", 1)[-1], "train/episodes") for k in components],
             "mean reward",
         ),
         plot(
             "KL and entropy",
-            [series(rows, "train/kl", "KL"), series(rows, "train/entropy", "entropy")],  # type: ignore[list-item]
+            [series(rows, "train/kl", "KL"), series(rows, "train/entropy", "entropy")],
             "nats per token",
         ),
         plot(
             "Optimisation",
             [
-                series(rows, key, key.split("/")[-1])  # type: ignore[misc]
+                series(rows, key, key.split("/")[-1])
                 for key in ("train/loss", "train/grad_norm", "train/ratio", "train/clip_fraction")
             ],
             "value",
         ),
         plot(
             "Throughput",
-            [series(rows, "time/completions_per_s", "completions per second")],  # type: ignore[list-item]
+            [series(rows, "time/completions_per_s", "completions per second")],
             "completions / s",
         ),
     ]

@@ -1,0 +1,84 @@
+"""``envalign view`` and ``envalign report`` on the command line, including ``--serve``."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from envalign.cli import main
+
+
+def test_view_writes_the_page(real_episodes, tmp_path, capsys):
+    out = tmp_path / "viewer.html"
+    assert main(["view", str(real_episodes), "--out", str(out), "--frames", "2"]) == 0
+    assert f"written to {out}" in capsys.readouterr().out
+    text = out.read_text(encoding="utf-8")
+    assert text.count("data:image/gif;base64,") == 2
+
+
+def test_report_writes_into_the_run_folder(tmp_path, capsys):
+    (tmp_path / "metrics.jsonl").write_text(json.dumps({"step": 1, "train/reward": 0.5}) + "\n")
+    assert main(["report", str(tmp_path)]) == 0
+    assert (tmp_path / "report.html").is_file()
+
+
+@pytest.mark.parametrize(
+    ("command", "content", "message"),
+    [
+        ("view", None, "No episode file at"),
+        ("view", "", "holds no episodes"),
+        ("view", '{"env_id": 1}\n', "is not an episode record"),
+        ("view", "}{\n", "is not JSON"),
+        ("report", None, "No run folder at"),
+        ("report", "", "has no metrics.jsonl"),
+    ],
+)
+def test_bad_input_is_one_error_line(tmp_path, capsys, command, content, message):
+    target = tmp_path / "input"
+    if content is not None and command == "view":
+        target.write_text(content)
+    elif content is not None:
+        target.mkdir()
+    assert main([command, str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("envalign: error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_serve_prints_the_url_and_answers_until_interrupted(real_episodes, tmp_path):
+    out = tmp_path / "served.html"
+    envalign = Path(sys.executable).with_name("envalign")
+    process = subprocess.Popen(
+        [str(envalign), "view", str(real_episodes), "--out", str(out), "--frames", "0"]
+        + ["--serve", "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        url = None
+        deadline = time.monotonic() + 60
+        while url is None and time.monotonic() < deadline:
+            line = process.stdout.readline()
+            match = re.search(r"serving (http://127\.0\.0\.1:\d+/)", line)
+            url = match.group(1) if match else None
+            assert line or process.poll() is None, "the server exited before printing its URL"
+        assert url is not None
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            assert answer.read() == out.read_bytes()
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 0
+        assert "stopped" in process.stdout.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
