@@ -65,3 +65,7 @@ class ConformanceError(EnvalignError, AssertionError):
 
 class UnreadableInput(EnvalignError, ValueError):
     """A file given to envalign (episode records, a run's metrics) is missing, empty or malformed."""
+
+
+class RolloutWorkerLost(EnvalignError, RuntimeError):
+    """Episodes kept losing their Ray env worker; the message says which and what to check."""

@@ -37,6 +37,8 @@ class TurnRecord:
         metrics: The step's metrics.
         finish_reason: Why the policy's reply ended (``"stop"``, ``"length"``, ``"scripted"``,
             ``"likelihood"``); empty in records written before it existed.
+        extras: The step's JSON-serialisable ``info`` entries beyond the schema (e.g.
+            SocialSandbox's ``interaction``); empty in records written before it existed.
     """
 
     agent: str
@@ -52,6 +54,7 @@ class TurnRecord:
     valid_actions: list[str] | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     finish_reason: str = ""
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -8,32 +8,21 @@ large batch instead of one conversation at a time.
 
 from __future__ import annotations
 
-import random
 import sys
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeAlias
 
-from envalign.agents.base import (
-    Generation,
-    Policy,
-    SamplingParams,
-    TurnRequest,
-    valid_actions_of,
-)
+from envalign.agents.base import Generation, Policy, SamplingParams
 from envalign.agents.registry import resolve_policy
-from envalign.envs.core import SINGLE_AGENT, ActContext
-from envalign.envs.registry import EnvCard, make, spec
-from envalign.envs.spaces import observation_text
-from envalign.training.episodes import Episode, EpisodeWriter, TurnRecord
+from envalign.envs.registry import EnvCard, spec
+from envalign.training.episode_host import DEFAULT_SYSTEM_PROMPT as DEFAULT_SYSTEM_PROMPT
+from envalign.training.episode_host import EpisodeHost, PendingTurn, act_by_policy
+from envalign.training.episodes import Episode, EpisodeWriter
 from envalign.training.summary import Summary, plot_return_histogram, summarize
 
-DEFAULT_SYSTEM_PROMPT = (
-    "You are an agent in a text environment. Read the observation and reply with your action only."
-)
 PolicySpec: TypeAlias = "str | Policy"
 PolicyMap: TypeAlias = "PolicySpec | Mapping[str, PolicySpec]"
 
@@ -48,6 +37,7 @@ class SimulationResult:
         interrupted: Whether the run was stopped early (Ctrl-C); finished episodes are kept.
         out: The JSON Lines file written, if any.
         histogram: The return histogram PNG written next to ``out``, if any.
+        retries: Episodes restarted from their seed after a Ray env worker died.
     """
 
     episodes: list[Episode]
@@ -55,27 +45,7 @@ class SimulationResult:
     interrupted: bool = False
     out: Path | None = None
     histogram: Path | None = None
-
-
-@dataclass
-class _Live:
-    """An episode in flight."""
-
-    index: int
-    seed: int
-    env: Any
-    agents: list[str]
-    observations: dict[str, Any]
-    infos: dict[str, dict[str, Any]]
-    conversations: dict[str, list[dict[str, str]]]
-    rngs: dict[str, random.Random]
-    turns: list[TurnRecord] = field(default_factory=list)
-    returns: dict[str, float] = field(default_factory=dict)
-    step: int = 0
-    started: float = field(default_factory=time.monotonic)
-    done: bool = False
-    terminated: bool = False
-    task_id: str = ""
+    retries: int = 0
 
 
 class Runner:
@@ -120,7 +90,8 @@ class Runner:
         self.system_prompt = system_prompt
         self.sampling = sampling
         self._policy_spec = policies
-        #: Seconds spent loading policies given by name (models), kept out of throughput figures.
+        #: Seconds spent loading policies given by name (models) and, on Ray, starting the
+        #: workers: kept out of throughput figures.
         self.load_time_s = 0.0
         self._resolved: dict[str, Policy] = {}
         self._by_name: dict[str, Policy] = {}
@@ -158,161 +129,34 @@ class Runner:
         """Play one episode per seed and return them in the order of ``seeds``."""
         queue = list(enumerate(seeds))
         queue.reverse()
-        live: list[_Live] = []
+        host = self.host()
         finished: dict[int, Episode] = {}
         try:
-            while queue or live:
-                while queue and len(live) < self.concurrency:
-                    index, seed = queue.pop()
-                    live.append(self._start(index, seed))
-                self._tick(live)
-                for episode in [e for e in live if e.done]:
-                    live.remove(episode)
-                    record = self._finish(episode)
-                    finished[episode.index] = record
+            while queue or host.in_flight:
+                while queue and host.in_flight < self.concurrency:
+                    host.start(*queue.pop())
+                generations = self.act(host.pending())
+                for index, record in host.advance(generations):
+                    finished[index] = record
                     if on_episode is not None:
                         on_episode(record)
         finally:
-            for episode in live:
-                episode.env.close()
+            host.close()
         return [finished[index] for index in sorted(finished)]
 
-    def _start(self, index: int, seed: int) -> _Live:
-        env = make(self.env_id, **self.env_kwargs)
-        observation, info = env.reset(seed=seed)
-        if self.card.multi_agent:
-            agents = list(env.agents)
-            observations, infos = dict(observation), dict(info)
-        else:
-            agents = [SINGLE_AGENT]
-            observations, infos = {SINGLE_AGENT: observation}, {SINGLE_AGENT: info}
-        own_prompt = getattr(env.unwrapped, "system_prompt", None)
-        prompt = str(self.system_prompt or own_prompt or DEFAULT_SYSTEM_PROMPT)
-        return _Live(
-            index=index,
-            seed=seed,
-            env=env,
-            agents=agents,
-            observations=observations,
-            infos=infos,
-            conversations={agent: [{"role": "system", "content": prompt}] for agent in agents},
-            rngs={agent: random.Random(f"{seed}:{agent}") for agent in agents},
-            returns=dict.fromkeys(agents, 0.0),
-            task_id=str(next(iter(infos.values()), {}).get("task_id", "")),  # type: ignore[call-overload]
-        )
-
-    def _tick(self, live: list[_Live]) -> None:
-        pending: dict[int, list[tuple[_Live, str, TurnRequest]]] = defaultdict(list)
-        policies: dict[int, Policy] = {}
-        for episode in live:
-            for agent in self._acting(episode):
-                text = observation_text(episode.observations[agent])
-                episode.conversations[agent].append({"role": "user", "content": text})
-                context = ActContext(
-                    env=episode.env.unwrapped,
-                    agent=agent,
-                    observation=episode.observations[agent],
-                    info=episode.infos[agent],
-                    rng=episode.rngs[agent],
-                )
-                request = TurnRequest(
-                    messages=self._window(episode.conversations[agent]),
-                    context=context,
-                    valid_actions=valid_actions_of(episode.infos[agent]),
-                )
-                policy = self.policy_for(agent)
-                policies[id(policy)] = policy
-                pending[id(policy)].append((episode, agent, request))
-        actions: dict[int, dict[str, Generation]] = defaultdict(dict)
-        for key, batch in pending.items():
-            generations = policies[key].act([request for _, _, request in batch])
-            if len(generations) != len(batch):
-                raise RuntimeError(
-                    f"Policy '{policies[key].name}' returned {len(generations)} generations for "
-                    f"{len(batch)} requests."
-                )
-            for (episode, agent, _), generation in zip(batch, generations, strict=True):
-                actions[episode.index][agent] = generation
-        for episode in live:
-            self._step(episode, actions.get(episode.index, {}))
-
-    def _window(self, conversation: list[dict[str, str]]) -> list[dict[str, str]]:
-        """The system message, the last ``history`` exchanges and the new observation."""
-        if self.history is None or len(conversation) <= 2 + 2 * self.history:
-            return list(conversation)
-        return [conversation[0], *conversation[len(conversation) - 1 - 2 * self.history :]]
-
-    def _acting(self, episode: _Live) -> list[str]:
-        if not self.card.multi_agent:
-            return [SINGLE_AGENT]
-        return [a for a in episode.env.agents if episode.infos.get(a, {}).get("acting", True)]
-
-    def _step(self, episode: _Live, generations: dict[str, Generation]) -> None:
-        if self.card.multi_agent:
-            moves = {agent: "" for agent in episode.env.agents}
-            moves.update({agent: g.text for agent, g in generations.items()})
-            observations, rewards, terminations, truncations, infos = episode.env.step(moves)
-            ended = not episode.env.agents
-            terminated = ended and any(terminations.values())
-        else:
-            obs, reward, term, trunc, info = episode.env.step(generations[SINGLE_AGENT].text)
-            observations, rewards, infos = (
-                {SINGLE_AGENT: obs},
-                {SINGLE_AGENT: reward},
-                {SINGLE_AGENT: info},
-            )
-            ended, terminated = bool(term or trunc), bool(term)
-        for agent, reward in rewards.items():
-            episode.returns[agent] = episode.returns.get(agent, 0.0) + float(reward)
-        for agent, generation in generations.items():
-            info = infos.get(agent, {})
-            episode.conversations[agent].append({"role": "assistant", "content": generation.text})
-            episode.turns.append(
-                TurnRecord(
-                    agent=agent,
-                    step=episode.step,
-                    observation=episode.conversations[agent][-2]["content"],
-                    action=generation.text,
-                    reward=float(rewards.get(agent, 0.0)),
-                    reward_components=dict(info.get("reward_components", {})),
-                    feedback=str(info.get("feedback", "")),
-                    token_ids=list(generation.token_ids),
-                    logprobs=generation.logprobs,
-                    prompt_token_ids=generation.prompt_token_ids,
-                    valid_actions=valid_actions_of(episode.infos.get(agent, {})),
-                    metrics=dict(info.get("metrics", {})),
-                    finish_reason=generation.finish_reason,
-                )
-            )
-        episode.observations.update(observations)
-        episode.infos.update(infos)
-        episode.step += 1
-        episode.done, episode.terminated = ended, terminated
-
-    def _finish(self, episode: _Live) -> Episode:
-        episode.env.close()
-        metrics = {
-            agent: dict(episode.infos.get(agent, {}).get("metrics", {})) for agent in episode.agents
-        }
-        success = {
-            agent: (bool(m["success"]) if "success" in m else None) for agent, m in metrics.items()
-        }
-        return Episode(
-            env_id=self.env_id,
-            seed=episode.seed,
-            task_id=episode.task_id,
-            agents=episode.agents,
-            policies={agent: self.policy_for(agent).name for agent in episode.agents},
-            system_prompts={a: c[0]["content"] for a, c in episode.conversations.items()},
-            turns=episode.turns,
-            returns=episode.returns,
-            success=success,
-            steps=episode.step,
-            terminated=episode.terminated,
-            metrics=metrics,
-            wall_time_s=time.monotonic() - episode.started,
+    def host(self) -> EpisodeHost:
+        """A fresh :class:`EpisodeHost` configured like this runner."""
+        return EpisodeHost(
+            self.env_id,
             env_kwargs=self.env_kwargs,
+            system_prompt=self.system_prompt,
+            history=self.history,
+            policy_name=lambda agent: self.policy_for(agent).name,
         )
+
+    def act(self, turns: list[PendingTurn]) -> dict[int, dict[str, Generation]]:
+        """Call each policy once on all of its pending turns: ``{index: {agent: generation}}``."""
+        return act_by_policy(turns, self.policy_for)
 
 
 def simulate(
@@ -329,6 +173,8 @@ def simulate(
     sampling: SamplingParams | None = None,
     histogram: bool = True,
     history: int | None = None,
+    ray: str | None = None,
+    workers: int = 2,
 ) -> SimulationResult:
     """Run ``episodes`` episodes of ``env_id`` (seeds ``seed, seed+1, ...``).
 
@@ -347,15 +193,21 @@ def simulate(
         histogram: With ``out``, also draw the per-agent return histogram to
             ``<out stem>.returns.png`` (needs matplotlib; skipped with a note without it).
         history: Earlier exchanges kept in each prompt (see :class:`Runner`); ``None``: all.
+        ray: Run the environments in Ray actors: a cluster address (``"auto"``,
+            ``"ray://HOST:PORT"``, ``"HOST:PORT"``) or ``"local"`` to start Ray here; ``None``
+            runs everything in this process. Needs ``pip install "envalign[ray]"``.
+        workers: Env worker actors with ``ray``.
 
     Returns:
         The episodes and their summary. Ctrl-C ends the run early with ``interrupted=True``.
     """
     if episodes < 0:
         raise ValueError(f"episodes must be >= 0, got {episodes}.")
-    runner = Runner(
+    runner = _runner(
         env_id,
         policies,
+        ray,
+        workers,
         env_kwargs=env_kwargs,
         concurrency=concurrency,
         system_prompt=system_prompt,
@@ -386,12 +238,27 @@ def simulate(
             display.stop()
         if writer is not None:
             writer.close()
+        if ray is not None:
+            runner.close()  # type: ignore[attr-defined]
     collected.sort(key=lambda record: record.seed)
     summary = summarize(collected, time.monotonic() - started - runner.load_time_s)
     result = SimulationResult(collected, summary, interrupted, Path(out) if out else None)
+    result.retries = len(getattr(runner, "retries", ()))
     if result.out is not None and histogram and collected:
         result.histogram = _draw_histogram(collected, histogram_path(result.out))
     return result
+
+
+def _runner(
+    env_id: str, policies: PolicyMap, ray: str | None, workers: int, **options: Any
+) -> Runner:
+    """The local runner, or a :class:`~envalign.training.scale.RayRunner` when ``ray`` is set."""
+    if ray is None:
+        return Runner(env_id, policies, **options)
+    from envalign.training.scale import RayRunner
+
+    address = None if ray == "local" else ray
+    return RayRunner(env_id, policies, workers=workers, address=address, **options)
 
 
 def histogram_path(out: str | Path) -> Path:

@@ -65,6 +65,17 @@ def add_commands(subparsers: Any) -> None:
         help="also play the first seed once more and write it as an animation (.gif, or .mp4 "
         "with the video extra); environments without pictures are drawn as text",
     )
+    scale = run.add_argument_group("scale-out (Ray)")
+    scale.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="run the environments in Ray actors: auto (RAY_ADDRESS or the cluster running "
+        "here), ray://HOST:PORT, HOST:PORT, or local (start Ray in this process); models still "
+        "generate here in one batch; needs the ray extra",
+    )
+    scale.add_argument(
+        "--workers", type=_positive, default=2, help="env worker actors with --ray (default 2)"
+    )
     sampling = run.add_argument_group("sampling (LLM policies)")
     sampling.add_argument(
         "--temperature", type=_non_negative, default=0.7, help="0 is greedy (default 0.7)"
@@ -189,6 +200,8 @@ def run_command(args: argparse.Namespace) -> int:
         histogram=not args.no_histogram,
         history=args.history,
         system_prompt=args.system_prompt,
+        ray=args.ray,
+        workers=args.workers,
     )
     print_summary(result, policies)
     if args.record_video and not result.interrupted:
@@ -263,6 +276,10 @@ def print_summary(result: Any, policies: dict[str, str]) -> None:
         + (f" ({summary.tokens_per_s:.1f} tokens/s)" if summary.tokens else "")
         + f" · wall time {summary.wall_time_s:.1f}s"
     )
+    if getattr(result, "retries", 0):
+        console.print(
+            f"{result.retries} episode(s) restarted from their seed after a Ray worker died"
+        )
     if result.out is not None:
         console.print(f"episodes written to {result.out}")
     if getattr(result, "histogram", None) is not None:

@@ -115,3 +115,50 @@ def test_ctrl_c_exits_130_and_keeps_finished_episodes(tmp_path, monkeypatch, cap
     assert main([*args, "--out", str(out)]) == 130
     assert [e.seed for e in read_episodes(out)] == [0, 1]
     assert "2 finished episodes kept" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def ray_address():
+    """A local Ray cluster with 2 CPUs that a second process can join (reused if running)."""
+    ray = pytest.importorskip("ray", reason='ray is not installed: pip install "envalign[ray]"')
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray.get_runtime_context().gcs_address
+    if started:
+        ray.shutdown()
+
+
+def test_run_on_ray_auto_writes_the_same_episodes(ray_address, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    common = ["run", "envalign/Ultimatum-v0", "--episodes", "6", "--no-histogram", "--quiet"]
+    local_out, ray_out = tmp_path / "local.jsonl", tmp_path / "ray.jsonl"
+    assert main([*common, "--out", str(local_out)]) == 0
+    environment = {**os.environ, "RAY_ADDRESS": ray_address}
+    command = [sys.executable, "-m", "envalign", *common, "--out", str(ray_out)]
+    result = subprocess.run(
+        [*command, "--ray", "auto", "--workers", "2"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "6 episodes" in result.stdout
+
+    def records(path):  # written as they finish: the order on Ray follows the workers
+        return sorted(({**e.__dict__, "wall_time_s": 0} for e in read_episodes(path)), key=seed)
+
+    def seed(record):
+        return record["seed"]
+
+    assert records(ray_out) == records(local_out)
+
+
+def test_workers_must_be_positive(capsys):
+    with pytest.raises(SystemExit):
+        main(["run", "envalign/Ultimatum-v0", "--ray", "auto", "--workers", "0"])
+    assert "--workers" in capsys.readouterr().err

@@ -95,3 +95,12 @@ def test_any_action_text_round_trips(action):
     line = record.to_json()
     assert "\n" not in line
     assert Episode.from_dict(json.loads(line)) == record
+
+
+def test_records_without_extras_still_load_and_extras_round_trip():
+    data = json.loads(episode().to_json())
+    del data["turns"][0]["extras"]
+    assert Episode.from_dict(data).turns[0].extras == {}
+    record = episode()
+    record.turns[0].extras = {"interaction": {"round": 0, "draft_ratings": {"rule": 4.0}}}
+    assert Episode.from_dict(json.loads(record.to_json())) == record

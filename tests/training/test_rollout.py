@@ -8,6 +8,7 @@ import pytest
 
 from envalign.agents.base import Generation, SamplingParams, TurnRequest
 from envalign.agents.baselines import baseline_policy
+from envalign.training.episode_host import prompt_window
 from envalign.training.episodes import read_episodes
 from envalign.training.rollout import Runner, histogram_path, simulate
 
@@ -114,7 +115,6 @@ def test_named_llm_policies_get_the_runs_sampling_and_are_reproducible():
 
 
 def test_history_window_keeps_system_and_recent_exchanges():
-    runner = Runner(ULTIMATUM, "random", history=1)
     conversation = [{"role": "system", "content": "s"}]
     for i in range(4):
         conversation += [
@@ -122,9 +122,9 @@ def test_history_window_keeps_system_and_recent_exchanges():
             {"role": "assistant", "content": f"a{i}"},
         ]
     conversation.append({"role": "user", "content": "o4"})
-    assert [m["content"] for m in runner._window(conversation)] == ["s", "o3", "a3", "o4"]
-    assert Runner(ULTIMATUM, "random", history=0)._window(conversation)[1:] == [conversation[-1]]
-    assert Runner(ULTIMATUM, "random")._window(conversation) == conversation
+    assert [m["content"] for m in prompt_window(conversation, 1)] == ["s", "o3", "a3", "o4"]
+    assert prompt_window(conversation, 0)[1:] == [conversation[-1]]
+    assert prompt_window(conversation, None) == conversation
     with pytest.raises(ValueError, match="history"):
         Runner(ULTIMATUM, "random", history=-1)
 
@@ -136,3 +136,14 @@ def test_progress_display_runs_and_reports_statistics():
     assert len(result.episodes) == 4
     text = progress_stats(result.episodes, started=0.0)
     assert "proposer +0.500±0.000" in text and "success 100%" in text
+
+
+def test_info_beyond_the_schema_is_kept_in_turn_extras():
+    from envalign.training.episode_host import info_extras
+
+    episode = Runner("envalign/SocialSandboxRuleJudge-v0", "random").run([0])[0]
+    interactions = [t.extras["interaction"] for t in episode.turns if "interaction" in t.extras]
+    assert interactions and all(i["agent"] in episode.agents for i in interactions)
+    assert all("reward_components" not in t.extras for t in episode.turns)
+    info = {"feedback": "", "acting": True, "phase": "draft", "tool": object()}
+    assert info_extras(info) == {"phase": "draft"}  # schema keys and live objects stay out
