@@ -169,6 +169,9 @@ class RayRunner(Runner):
         self.max_retries = max_retries
         #: Episodes restarted after worker deaths in the last :meth:`run`.
         self.retries: list[Retry] = []
+        #: Seconds of the last :meth:`run` spent generating on the driver and waiting for the
+        #: workers (environments, sandboxes, baselines and transfer), and its ticks.
+        self.timing: dict[str, float] = {}
         self._slots: list[_Slot] = []
         self._started_ray = False
         self._spawned = 0
@@ -294,13 +297,19 @@ class RayRunner(Runner):
         ray = self._start()
         run = _Run(self, list(enumerate(seeds)), on_episode)
         self.retries = run.retries
+        self.timing = {"driver_generate_s": 0.0, "worker_wait_s": 0.0, "ticks": 0}
         try:
             while run.queue or any(slot.assigned for slot in self._slots):
                 run.deal()
+                waiting = time.perf_counter()
                 reports = self._exchange(ray, run)
+                generating = time.perf_counter()
                 tickets = [(slot, ticket) for slot, report in reports for ticket in report.tickets]
                 tickets.sort(key=lambda pair: pair[1].index)
                 run.generate(tickets)
+                self.timing["worker_wait_s"] += generating - waiting
+                self.timing["driver_generate_s"] += time.perf_counter() - generating
+                self.timing["ticks"] += 1
         except BaseException:
             self._abandon(ray)
             raise

@@ -135,7 +135,8 @@ class EnvWorker:
         """Apply the driver's generations, start assigned episodes, play baselines' turns.
 
         Episodes whose turns are all played here keep stepping inside this call until the driver
-        has something to generate, an episode ends, or nothing is left in flight.
+        has something to generate, ``capacity`` episodes have ended (one round trip per that
+        many episodes, not per step), or nothing is left in flight.
 
         Args:
             generations: ``{index: {agent: generation}}`` for the tickets of the last report.
@@ -150,9 +151,9 @@ class EnvWorker:
             while self.backlog and self.host.in_flight < self.capacity:
                 self.host.start(*self.backlog.popleft())
             tickets = self._collect()
-            if tickets or finished or not self.host.in_flight:
+            if tickets or len(finished) >= self.capacity or not self.host.in_flight:
                 return StepReport(finished, tickets, list(self.host.live), len(self.backlog))
-            finished = self.host.advance(self._merged({}))
+            finished += self.host.advance(self._merged({}))
 
     def abandon(self) -> None:
         """Drop every episode in flight and every assignment (the driver gave up on them)."""
