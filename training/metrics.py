@@ -3,6 +3,10 @@
 ``metrics.jsonl`` holds one object per logged step (``{"step": 3, "train/reward": 0.41, ...}``); an
 evaluation adds ``eval/...`` keys. On resume the file is truncated to the resumed step, so a killed
 and resumed run has exactly the lines an uninterrupted one would.
+
+Episode metrics are made in two steps: :func:`episode_values` reduces each episode to a few numbers
+(small, so data-parallel ranks can gather them), and :func:`episode_metrics` summarises the numbers
+of every rank's episodes into ``train/...`` or ``eval/...`` keys.
 """
 
 from __future__ import annotations
@@ -12,7 +16,10 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from envalign.training.episodes import Episode
 
 
 class MetricsLogger:
@@ -114,3 +121,108 @@ def plot_reward_curve(
     figure.savefig(path, dpi=120)
     plt.close(figure)
     return Path(path)
+
+
+def episode_values(
+    episodes: Sequence[Episode], agents: Sequence[str] | None
+) -> list[dict[str, Any]]:
+    """What the step metrics need of each episode, averaged over the trained agents.
+
+    Args:
+        episodes: Finished episodes.
+        agents: The trained agents (``None``: every agent of each episode).
+
+    Returns:
+        One ``{"return", "success", "steps", "components"}`` dict per episode: the mean return, the
+        mean success flag (``None`` when the environment reports none), the steps, and each reward
+        component summed over an agent's turns (averaged over the agents).
+    """
+    values = []
+    for episode in episodes:
+        chosen = list(agents or episode.agents)
+        flags = [episode.success[a] for a in chosen if episode.success.get(a) is not None]
+        components: dict[str, float] = {}
+        for turn in episode.turns:
+            if turn.agent in chosen:
+                for name, amount in turn.reward_components.items():
+                    components[name] = components.get(name, 0.0) + amount / len(chosen)
+        values.append(
+            {
+                "return": _mean([episode.returns.get(a, 0.0) for a in chosen]),
+                "success": _mean([float(bool(f)) for f in flags]) if flags else None,
+                "steps": episode.steps,
+                "components": components,
+            }
+        )
+    return values
+
+
+def episode_metrics(values: Sequence[dict[str, Any]], prefix: str) -> dict[str, Any]:
+    """Summarise :func:`episode_values` (of every rank) into ``{prefix}/...`` metrics.
+
+    Returns:
+        ``reward`` (mean return), ``reward_std`` (population standard deviation of the returns over
+        episodes), ``episodes``, ``success`` (when reported), ``steps`` (mean), and
+        ``reward_components/<name>`` (mean per episode; an episode without the component counts 0).
+    """
+    returns = [v["return"] for v in values]
+    mean = _mean(returns)
+    row: dict[str, Any] = {
+        f"{prefix}/reward": mean,
+        f"{prefix}/reward_std": _mean([(r - mean) ** 2 for r in returns]) ** 0.5,
+        f"{prefix}/episodes": len(values),
+    }
+    successes = [v["success"] for v in values if v["success"] is not None]
+    if successes:
+        row[f"{prefix}/success"] = _mean(successes)
+    row[f"{prefix}/steps"] = _mean([v["steps"] for v in values])
+    names = sorted({name for v in values for name in v["components"]})
+    for name in names:
+        row[f"{prefix}/reward_components/{name}"] = _mean(
+            [v["components"].get(name, 0.0) for v in values]
+        )
+    return row
+
+
+def _mean(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+class ProgressDisplay:
+    """A rich progress bar showing the training step, the reward and the held-out reward.
+
+    Args:
+        total: Steps of the run.
+        done: Steps already done (a resumed run).
+    """
+
+    def __init__(self, total: int, done: int) -> None:
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.progress = Progress(
+            TextColumn("[bold]training"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[stats]}"),
+        )
+        self.task = self.progress.add_task("train", total=total, completed=done, stats="")
+        self.progress.start()
+        self.held_out = ""
+
+    def update(self, step: int, row: dict[str, Any]) -> None:
+        """Show step ``step`` and its metrics row."""
+        if "eval/reward" in row:
+            self.held_out = f" · held-out {row['eval/reward']:.3f}"
+        stats = f"reward {row.get('train/reward', 0):.3f}{self.held_out}"
+        self.progress.update(self.task, completed=step, stats=stats)
+
+    def stop(self) -> None:
+        """Stop drawing."""
+        self.progress.stop()

@@ -12,6 +12,11 @@ Every ``eval_every`` steps the policy plays held-out seeds (greedy by default). 
 ``metrics.jsonl`` (and TensorBoard), checkpoints to ``checkpoints/``; a killed run resumes exactly
 from its newest checkpoint: task seeds and sampling seeds are functions of ``(run.seed, step)``, and
 the checkpoint restores weights, optimizer, scheduler and every RNG.
+
+Launched by ``torchrun`` or ``accelerate launch`` the same loop runs data-parallel
+(``training/distributed.py``): each rank plays its share of the step's prompts, the update sums
+gradients over ranks so every rank takes the same step, and only rank 0 writes metrics, checkpoints
+and the final model. ``docs/multi_gpu.md`` says how to launch it.
 """
 
 from __future__ import annotations
@@ -27,12 +32,20 @@ from pathlib import Path
 from typing import Any
 
 from envalign.envs.errors import ConfigError
+from envalign.training import distributed
 from envalign.training.algorithms import batch as batching
 from envalign.training.algorithms import ppo, reinforce
 from envalign.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from envalign.training.config import TrainConfig, check_env
 from envalign.training.episodes import Episode
-from envalign.training.metrics import MetricsLogger, plot_reward_curve, read_metrics
+from envalign.training.metrics import (
+    MetricsLogger,
+    ProgressDisplay,
+    episode_metrics,
+    episode_values,
+    plot_reward_curve,
+    read_metrics,
+)
 from envalign.training.precision import MasterWeights, needs_master_weights
 from envalign.training.updates import Updater
 
@@ -78,8 +91,10 @@ class Trainer:
         check_env(config)
         self.config = config
         self.output_dir = Path(config.run.output_dir)
+        self.dist = distributed.setup(config.model.device)
+        _check_world(config, self.dist.world_size)
         _seed_everything(config.run.seed, config.run.deterministic)
-        self.policy = policy if policy is not None else build_policy(config)
+        self.policy = policy if policy is not None else build_policy(config, self.dist.device)
         self.model = self.policy.model
         self.device = self.policy.device
         self.pad_id = int(self.policy.pad_token_id)
@@ -113,6 +128,7 @@ class Trainer:
             reference=self.reference,
             master=self.master,
         )
+        distributed.broadcast_state([m for m in (self.model, self.value_head) if m is not None])
 
     # ------------------------------------------------------------------ setup
 
@@ -188,12 +204,12 @@ class Trainer:
         return ordered
 
     def data_batch(self, step: int) -> list[batching.TurnSample]:
-        """The ``prompts_per_step`` groups of step ``step``, cycling through the data."""
+        """This rank's share of the ``prompts_per_step`` groups of step ``step`` (cycling the data)."""
         assert self.data is not None
         size = self.config.rollout.prompts_per_step
         chosen = [self.data[((step - 1) * size + i) % len(self.data)] for i in range(size)]
         samples = []
-        for number, group in enumerate(chosen):
+        for number, group in distributed.shard(list(enumerate(chosen))):
             for sample in group:
                 samples.append(dataclasses.replace(sample, group=number))
         return samples
@@ -210,39 +226,54 @@ class Trainer:
 
     def train(self) -> TrainResult:
         """Run (or resume) the training loop to ``run.steps`` and return the metrics."""
-        run = self.config.run
+        run, main = self.config.run, self.dist.is_main
         self._maybe_resume()
         resumed_from = self.state.step
-        logger = MetricsLogger(
-            self.output_dir, tensorboard=run.tensorboard, resume_step=self.state.step
+        logger = (
+            MetricsLogger(self.output_dir, tensorboard=run.tensorboard, resume_step=resumed_from)
+            if main
+            else None
         )
-        display = (
-            _Display(run.steps, self.state.step) if run.progress and sys.stderr.isatty() else None
-        )
+        if main and self.dist.world_size > 1:
+            print(
+                f"envalign: data-parallel training on {self.dist.world_size} processes "
+                f"({self.dist.backend}, {self.dist.device})",
+                file=sys.stderr,
+            )
+        show = main and run.progress and sys.stderr.isatty()
+        display = ProgressDisplay(run.steps, self.state.step) if show else None
         try:
             if self.state.step == 0 and run.eval_every:
-                logger.log(0, self.evaluate())
+                _log(logger, 0, self.evaluate())
             while self.state.step < run.steps:
                 row = self.train_step()
                 step = self.state.step
                 if run.eval_every and (step % run.eval_every == 0 or step == run.steps):
                     row.update(self.evaluate())
-                logger.log(step, row)
+                _log(logger, step, row)
                 if display is not None:
                     display.update(step, row)
                 if run.checkpoint_every and step % run.checkpoint_every == 0 and step < run.steps:
                     self.save()
             self.save()
         finally:
-            logger.close()
+            if logger is not None:
+                logger.close()
             if display is not None:
                 display.stop()
-        rows = read_metrics(logger.path)
-        curve = plot_reward_curve(
-            rows, self.output_dir / "reward_curve.png", title=self.config.env.id
-        )
-        self.save_model(self.output_dir / "final")
+        curve = self._finish_outputs()
+        rows = read_metrics(self.output_dir / "metrics.jsonl")
         return TrainResult(self.state.step, rows, self.output_dir, curve, resumed_from)
+
+    def _finish_outputs(self) -> Path | None:
+        """Rank 0 draws the reward curve and saves the final model; every rank waits for it."""
+        curve = self.output_dir / "reward_curve.png"
+        if self.dist.is_main:
+            rows = read_metrics(self.output_dir / "metrics.jsonl")
+            plot_reward_curve(rows, curve, title=self.config.env.id)
+            self.save_model(self.output_dir / "final")
+        distributed.barrier()
+        return curve
 
     def _maybe_resume(self) -> None:
         if not self.config.run.resume:
@@ -257,8 +288,10 @@ class Trainer:
         if "baseline" in restored.extra:
             self.baseline.value = restored.extra["baseline"]
 
-    def save(self) -> Path:
-        """Write a checkpoint of the current step."""
+    def save(self) -> Path | None:
+        """Write a checkpoint of the current step (rank 0 only: the ranks hold the same state)."""
+        if not self.dist.is_main:
+            return None
         extra = {"completions": self.state.completions, "baseline": self.baseline.value}
         return save_checkpoint(
             self.output_dir / "checkpoints",
@@ -297,51 +330,72 @@ class Trainer:
         update_s = time.perf_counter() - started
         self.scheduler.step()
         self.state.step = step
-        self.state.completions += len(samples)
-        if episodes:
-            row = _episode_metrics(episodes, self.config.env.trained_agents, "train")
+        credit, tokens, count = distributed.all_sum(
+            [
+                sum(s.credit for s in samples),
+                sum(len(s.completion_ids) for s in samples),
+                len(samples),
+            ]
+        )
+        self.state.completions += int(count)
+        if self.data is None:
+            row = self._gathered_metrics(episodes, "train")
         else:
-            row = {"train/data_credit": _mean([s.credit for s in samples])}
+            row = {"train/data_credit": credit / max(count, 1)}
         row.update({f"train/{k}": v for k, v in stats.items()})
         row.update(
             {
                 "train/completions": self.state.completions,
-                "train/completion_tokens": _mean([len(s.completion_ids) for s in samples]),
+                "train/completion_tokens": tokens / max(count, 1),
                 "time/rollout_s": rollout_s,
                 "time/update_s": update_s,
-                "time/completions_per_s": len(samples) / max(rollout_s + update_s, 1e-9),
+                "time/completions_per_s": count / max(rollout_s + update_s, 1e-9),
                 "lr": self.scheduler.get_last_lr()[0],
             }
         )
         return row
 
     def collect(self, step: int) -> list[Episode]:
-        """Play ``prompts_per_step`` seeds ``group_size`` times each with the current policy."""
+        """Play ``prompts_per_step`` seeds ``group_size`` times each with the current policy.
+
+        Data-parallel ranks draw the same task seeds and each plays its share (prompt ``i`` on rank
+        ``i % world_size``), sampling with its own seed; ``episode.group`` is the prompt's index in
+        the whole step, so groups never mix across ranks.
+        """
         r = self.config.rollout
         draw = random.Random(f"{self.config.run.seed}:tasks:{step}")
         tasks = [
             draw.randrange(self.config.run.eval_seed_offset) for _ in range(r.prompts_per_step)
         ]
-        seeds = [seed for seed in tasks for _ in range(r.group_size)]
-        self._reseed(draw.randrange(2**31))
+        mine = distributed.shard(list(enumerate(tasks)))
+        seeds = [seed for _, seed in mine for _ in range(r.group_size)]
+        self._reseed(distributed.rank_seed(draw.randrange(2**31)))
         self.policy.sampling.temperature = r.temperature
         self.model.eval()
         episodes = self.runner.run(seeds)
         for index, episode in enumerate(episodes):
-            episode.group = index // r.group_size
+            episode.group = mine[index // r.group_size][0]
         return episodes
 
     def evaluate(self) -> dict[str, Any]:
-        """Play ``eval_episodes`` held-out seeds and return ``eval/...`` metrics."""
+        """Play ``eval_episodes`` held-out seeds (split over ranks) and return ``eval/...`` metrics."""
         run = self.config.run
         saved = (self.policy.sampling.temperature, self.policy.sampling.seed)
         self.policy.sampling.temperature = run.eval_temperature
-        self._reseed(run.seed)
+        self._reseed(distributed.rank_seed(run.seed))
         self.model.eval()
-        seeds = range(run.eval_seed_offset, run.eval_seed_offset + run.eval_episodes)
-        episodes = self.runner.run(seeds)
+        seeds = distributed.shard(
+            range(run.eval_seed_offset, run.eval_seed_offset + run.eval_episodes)
+        )
+        episodes = self.runner.run(seeds) if seeds else []
         self.policy.sampling.temperature, self.policy.sampling.seed = saved
-        return _episode_metrics(episodes, self.config.env.trained_agents, "eval")
+        return self._gathered_metrics(episodes, "eval")
+
+    def _gathered_metrics(self, episodes: list[Episode], prefix: str) -> dict[str, Any]:
+        """Episode metrics over every rank's episodes."""
+        mine = episode_values(episodes, self.config.env.trained_agents)
+        everyone = distributed.all_gather_objects(mine)
+        return episode_metrics([value for part in everyone for value in part], prefix)
 
     def _reseed(self, seed: int) -> None:
         """Make the next rollout's sampling a function of ``seed`` alone.
@@ -361,8 +415,13 @@ class Trainer:
 # ---------------------------------------------------------------------- helpers
 
 
-def build_policy(config: TrainConfig) -> Any:
-    """Load the model named in ``config.model`` and wrap it in a trainable TransformersPolicy."""
+def build_policy(config: TrainConfig, device: str | None = None) -> Any:
+    """Load the model named in ``config.model`` and wrap it in a trainable TransformersPolicy.
+
+    Args:
+        config: The run's configuration.
+        device: Overrides ``model.device`` (a data-parallel rank's ``cuda:LOCAL_RANK``).
+    """
     from envalign.agents.base import SamplingParams
     from envalign.agents.transformers_policy import (
         TransformersPolicy,
@@ -374,7 +433,7 @@ def build_policy(config: TrainConfig) -> Any:
     from envalign.agents.models import load_model
 
     model, tokenizer = load_model(m.name, seed=m.seed)
-    device = resolve_device(None if m.device == "auto" else m.device)
+    device = resolve_device(device or (None if m.device == "auto" else m.device))
     dtype = resolve_dtype(m.dtype, device)
     if m.gradient_checkpointing:
         model.gradient_checkpointing_enable()
@@ -430,61 +489,29 @@ def _seed_everything(seed: int, deterministic: bool) -> None:
         torch.use_deterministic_algorithms(True, warn_only=True)
 
 
-def _mean(values: list[float]) -> float:
-    return sum(values) / len(values) if values else 0.0
-
-
-def _episode_metrics(
-    episodes: list[Episode], agents: list[str] | None, prefix: str
-) -> dict[str, Any]:
-    """Mean reward (trained agents' returns) and success rate of a set of episodes."""
-    returns, successes = [], []
-    for episode in episodes:
-        chosen = agents or episode.agents
-        returns.append(_mean([episode.returns.get(a, 0.0) for a in chosen]))
-        flags = [episode.success.get(a) for a in chosen if episode.success.get(a) is not None]
-        if flags:
-            successes.append(_mean([float(bool(f)) for f in flags]))
-    row: dict[str, Any] = {f"{prefix}/reward": _mean(returns), f"{prefix}/episodes": len(episodes)}
-    if successes:
-        row[f"{prefix}/success"] = _mean(successes)
-    row[f"{prefix}/steps"] = _mean([e.steps for e in episodes])
-    return row
-
-
-class _Display:
-    """A rich progress bar showing the step, the reward and the held-out reward."""
-
-    def __init__(self, total: int, done: int) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
+def _check_world(config: TrainConfig, world_size: int) -> None:
+    prompts = config.rollout.prompts_per_step
+    if prompts < world_size:
+        raise ConfigError(
+            f"rollout.prompts_per_step = {prompts} cannot be split over {world_size} processes: "
+            f"every rank needs at least one prompt; use at least {world_size} (it is the global "
+            "number of prompts per step, shared between ranks)."
         )
 
-        self.progress = Progress(
-            TextColumn("[bold]training"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[stats]}"),
-        )
-        self.task = self.progress.add_task("train", total=total, completed=done, stats="")
-        self.progress.start()
-        self.held_out = ""
 
-    def update(self, step: int, row: dict[str, Any]) -> None:
-        if "eval/reward" in row:
-            self.held_out = f" · held-out {row['eval/reward']:.3f}"
-        stats = f"reward {row.get('train/reward', 0):.3f}{self.held_out}"
-        self.progress.update(self.task, completed=step, stats=stats)
-
-    def stop(self) -> None:
-        self.progress.stop()
+def _log(logger: MetricsLogger | None, step: int, row: dict[str, Any]) -> None:
+    if logger is not None:
+        logger.log(step, row)
 
 
 def train(config: TrainConfig, policy: Any = None) -> TrainResult:
-    """Train as ``config`` says (resuming from its newest checkpoint) and return the result."""
-    return Trainer(config, policy).train()
+    """Train as ``config`` says (resuming from its newest checkpoint) and return the result.
+
+    Under ``torchrun`` / ``accelerate launch`` every rank calls this; the process group it joined
+    is left when training ends.
+    """
+    trainer = Trainer(config, policy)
+    try:
+        return trainer.train()
+    finally:
+        distributed.shutdown(trainer.dist)

@@ -5,12 +5,21 @@ reference, fp32 master weights) and applies the algorithm's loss from ``algorith
 accumulating gradients so that the sum over micro-batches equals the full-batch loss. Sequences are
 sorted by length before they are cut into micro-batches, and each micro-batch is trimmed to its
 longest row, so little compute goes to padding.
+
+Under data parallelism (``training/distributed.py``) each rank holds part of the batch. Everything
+batch-wide is computed over all ranks: advantages from every rank's credits, token and sequence
+counts for the loss normalisation, PPO's whitening, DPO's pair and Stable Alignment's group counts.
+Each rank's loss is then its exact share of the union batch's loss, the gradients are summed over
+ranks before the optimizer step, and the statistics (``loss``, ``clip_fraction``, ``kl``,
+``entropy``...) are those of the union batch. A rank with nothing to train on still takes part in
+every optimizer step (with zero gradients), so the ranks never wait on each other forever.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from envalign.training import distributed
 from envalign.training.algorithms import batch as batching
 from envalign.training.algorithms import dpo, grpo, ppo, reinforce, rejection_sampling, rloo
 from envalign.training.algorithms import stable_alignment as sa
@@ -57,55 +66,108 @@ class Updater:
         self.value_head = value_head
         self.reference = reference
         self.master = master
+        self._parts: dict[str, float] = {}
+        self._entropy = [0.0, 0.0]  # summed entropy and tokens, this rank
 
     def update(self, samples: list[batching.TurnSample]) -> dict[str, float]:
-        """Apply the configured algorithm to one batch of samples."""
+        """Apply the configured algorithm to one batch of samples (this rank's share of it).
+
+        Returns:
+            The union batch's statistics: the algorithm's (``loss``, ``clip_fraction``, ``kl``,
+            ``grad_norm``...) and ``entropy``, the mean per-token entropy of the policy over the
+            generated tokens, from the first pass's logits.
+        """
         name = self.config.algorithm.name
+        self._parts, self._entropy = {}, [0.0, 0.0]
         self.model.train()
         try:
             if name in ("grpo", "rloo", "reinforce"):
-                return self._policy_gradient(samples)
-            if name == "ppo":
-                return self._ppo(samples)
-            if name == "rejection_sampling":
-                return self._rejection_sampling(samples)
-            if name == "dpo":
-                return self._dpo(samples)
-            return self._stable_alignment(samples)
+                stats = self._policy_gradient(samples)
+            elif name == "ppo":
+                stats = self._ppo(samples)
+            elif name == "rejection_sampling":
+                stats = self._rejection_sampling(samples)
+            elif name == "dpo":
+                stats = self._dpo(samples)
+            else:
+                stats = self._stable_alignment(samples)
         finally:
             self.model.eval()
+        return self._finish(stats)
 
-    def _advantages(self, samples: list[batching.TurnSample]) -> tuple[list[Any], list[float]]:
+    def _finish(self, stats: dict[str, float]) -> dict[str, float]:
+        """Add the share-weighted statistics of every rank, and the mean entropy."""
+        for parts in distributed.all_gather_objects(self._parts):
+            for key, value in parts.items():
+                stats[key] = stats.get(key, 0.0) + value
+        entropy, tokens = distributed.all_sum(self._entropy)
+        if tokens > 0:
+            stats["entropy"] = entropy / tokens
+        return stats
+
+    def _advantages(
+        self, samples: list[batching.TurnSample]
+    ) -> tuple[list[Any], list[float], float]:
+        """This rank's kept samples, their advantages, and the kept fraction of the union batch.
+
+        Advantages are computed from every rank's credits (group ids are unique across ranks), so
+        they are those one process would compute on the union batch.
+        """
         a = self.config.algorithm
-        credits, groups = [s.credit for s in samples], [s.group for s in samples]
+        everyone = distributed.all_gather_objects([(s.credit, s.group) for s in samples])
+        rank, _ = distributed.world()
+        start = sum(len(part) for part in everyone[:rank])
+        credits = [credit for part in everyone for credit, _ in part]
+        groups = [group for part in everyone for _, group in part]
+        keep = set(groups)
         if a.name == "grpo":
             advantages = grpo.group_advantages(credits, groups, scale=a.scale_rewards)
             if a.drop_uniform_groups:
                 keep = grpo.varying_groups(credits, groups)
-                pairs = [
-                    (s, v) for s, v in zip(samples, advantages, strict=True) if s.group in keep
-                ]
-                return [p[0] for p in pairs], [p[1] for p in pairs]
-            return samples, advantages
-        if a.name == "rloo":
-            return samples, rloo.leave_one_out_advantages(credits, groups)
-        return samples, self.baseline.advantages(credits)
+        elif a.name == "rloo":
+            advantages = rloo.leave_one_out_advantages(credits, groups)
+        else:
+            advantages = self.baseline.advantages(credits)
+        mine = advantages[start : start + len(samples)]
+        pairs = [(s, v) for s, v in zip(samples, mine, strict=True) if s.group in keep]
+        fraction = sum(g in keep for g in groups) / max(len(groups), 1)
+        return [p[0] for p in pairs], [p[1] for p in pairs], fraction
+
+    def _weighted_batch(
+        self, samples: list[batching.TurnSample], values: list[float], normalization: str
+    ) -> tuple[Any, Any, float]:
+        """The padded batch, its token weights normalised over all ranks, and their global sum.
+
+        The batch and weights are ``None`` when this rank has no samples; a global sum of 0 means
+        no rank has a token to train on.
+        """
+        full = self._batch(samples, values) if samples else None
+        local = [float(full.loss_mask.sum()), float(len(full))] if full is not None else [0.0, 0.0]
+        tokens, sequences = distributed.all_sum(local)
+        weights = None
+        if full is not None:
+            weights = grpo.token_weights(
+                full.loss_mask,
+                normalization,
+                max_new_tokens=self.config.rollout.max_new_tokens,
+                total_tokens=tokens,
+                total_sequences=sequences,
+            )
+        (total,) = distributed.all_sum([float(weights.sum()) if weights is not None else 0.0])
+        return full, weights, total
 
     def _policy_gradient(self, samples: list[batching.TurnSample]) -> dict[str, float]:
         a = self.config.algorithm
-        kept, advantages = self._advantages(samples)
-        stats: dict[str, float] = {"kept_fraction": len(kept) / max(len(samples), 1)}
-        if not kept:
+        kept, advantages, fraction = self._advantages(samples)
+        stats: dict[str, float] = {"kept_fraction": fraction}
+        full, weights, total = self._weighted_batch(kept, advantages, a.loss_normalization)
+        if total <= 0:
             return stats
-        full = self._batch(kept, advantages)
-        weights = grpo.token_weights(
-            full.loss_mask, a.loss_normalization, max_new_tokens=self.config.rollout.max_new_tokens
-        )
         full = self._with_old_logprobs(full)
-        for _ in range(a.updates_per_batch):
+        for epoch in range(a.updates_per_batch):
             self.optimizer.zero_grad(set_to_none=True)
             for micro, w in self._micro_batches(full, weights):
-                logprobs = self._logprobs(self.model, micro)
+                logprobs = self._logprobs(self.model, micro, entropy=epoch == 0)
                 if a.name == "reinforce":
                     loss = reinforce.reinforce_loss(logprobs, micro.values, w)
                     parts: dict[str, Any] = {}
@@ -121,38 +183,28 @@ class Updater:
                         kl_coef=a.kl_coef,
                     )
                 loss.backward()
-                _accumulate(stats, {"loss": loss, **parts}, share=float(w.sum()))
+                self._accumulate({"loss": loss, **parts}, share=float(w.sum()) / total)
             stats["grad_norm"] = self._optimizer_step()
         return stats
 
     def _ppo(self, samples: list[batching.TurnSample]) -> dict[str, float]:
-        import torch
-
         a = self.config.algorithm
-        full = self._with_old_logprobs(self._batch(samples, [s.credit for s in samples]))
-        weights = grpo.token_weights(
-            full.loss_mask, a.loss_normalization, max_new_tokens=self.config.rollout.max_new_tokens
+        full, weights, total = self._weighted_batch(
+            samples, [s.credit for s in samples], a.loss_normalization
         )
-        with torch.no_grad():
-            values = torch.zeros_like(full.loss_mask)
-            for start, micro in self._slices(full):
-                _, hidden = self._logprobs(self.model, micro, hidden=True)
-                width = micro.input_ids.shape[1]
-                values[start : start + len(micro), :width] = ppo.token_values(
-                    self.value_head, hidden
-                )
-            rewards = ppo.terminal_rewards(full.values, full.loss_mask)
-            advantages, returns = ppo.gae(rewards, values, full.loss_mask, gamma=a.gamma, lam=a.lam)
-            advantages = ppo.whiten(advantages, full.loss_mask)
-        stats: dict[str, float] = {
-            "value_mean": float(batching.masked_mean(values, full.loss_mask))
-        }
-        for _ in range(a.updates_per_batch):
+        if total <= 0:
+            return {}
+        full = self._with_old_logprobs(full)
+        values, advantages, returns = self._ppo_targets(full)
+        stats: dict[str, float] = {"value_mean": _global_mean(values, full)}
+        for epoch in range(a.updates_per_batch):
             self.optimizer.zero_grad(set_to_none=True)
             for start, micro in self._slices(full):
                 stop, width = start + len(micro), micro.input_ids.shape[1]
                 w = weights[start:stop, :width]
-                logprobs, hidden = self._logprobs(self.model, micro, hidden=True)
+                logprobs, hidden = self._logprobs(
+                    self.model, micro, hidden=True, entropy=epoch == 0
+                )
                 new_values = ppo.token_values(self.value_head, hidden)
                 actor, parts = grpo.clipped_loss(
                     logprobs,
@@ -173,32 +225,55 @@ class Updater:
                 )
                 loss = actor + a.value_coef * critic
                 loss.backward()
-                _accumulate(
-                    stats, {"loss": loss, "value_loss": critic, **parts}, share=float(w.sum())
+                self._accumulate(
+                    {"loss": loss, "value_loss": critic, **parts}, share=float(w.sum()) / total
                 )
             stats["grad_norm"] = self._optimizer_step()
         return stats
 
+    def _ppo_targets(self, full: Any) -> tuple[Any, Any, Any]:
+        """Value estimates, whitened GAE advantages and returns, ``[batch, seq]`` each."""
+        import torch
+
+        a = self.config.algorithm
+        if full is None:
+            _global_whiten(None, None)  # take part in the collective sums
+            return None, None, None
+        with torch.no_grad():
+            values = torch.zeros_like(full.loss_mask)
+            for start, micro in self._slices(full):
+                _, hidden = self._logprobs(self.model, micro, hidden=True)
+                width = micro.input_ids.shape[1]
+                values[start : start + len(micro), :width] = ppo.token_values(
+                    self.value_head, hidden
+                )
+            rewards = ppo.terminal_rewards(full.values, full.loss_mask)
+            advantages, returns = ppo.gae(rewards, values, full.loss_mask, gamma=a.gamma, lam=a.lam)
+            advantages = _global_whiten(advantages, full.loss_mask)
+        return values, advantages, returns
+
     def _rejection_sampling(self, samples: list[batching.TurnSample]) -> dict[str, float]:
         kept = rejection_sampling.best_of_n(samples, min_credit=self.config.algorithm.min_credit)
-        stats: dict[str, float] = {"kept_fraction": len(kept) / max(len(samples), 1)}
-        if not kept:
+        chosen, seen = distributed.all_sum([len(kept), len(samples)])
+        stats: dict[str, float] = {"kept_fraction": chosen / max(seen, 1)}
+        full, weights, total = self._weighted_batch(kept, [s.credit for s in kept], "token")
+        if total <= 0:
             return stats
-        full = self._batch(kept, [s.credit for s in kept])
-        weights = grpo.token_weights(full.loss_mask, "token")
         self.optimizer.zero_grad(set_to_none=True)
         for micro, w in self._micro_batches(full, weights):
-            loss = rejection_sampling.nll_loss(self._logprobs(self.model, micro), w)
+            logprobs = self._logprobs(self.model, micro, entropy=True)
+            loss = rejection_sampling.nll_loss(logprobs, w)
             loss.backward()
-            _accumulate(stats, {"loss": loss}, share=float(w.sum()))
+            self._accumulate({"loss": loss}, share=float(w.sum()) / total)
         stats["grad_norm"] = self._optimizer_step()
         return stats
 
     def _dpo(self, samples: list[batching.TurnSample]) -> dict[str, float]:
         a = self.config.algorithm
         pairs = preference_pairs(samples)
-        stats: dict[str, float] = {"pairs": float(len(pairs))}
-        if not pairs:
+        (total,) = distributed.all_sum([len(pairs)])
+        stats: dict[str, float] = {"pairs": total}
+        if not total:
             return stats
         self.optimizer.zero_grad(set_to_none=True)
         size = max(1, self.config.optim.micro_batch_size // 2)
@@ -219,9 +294,9 @@ class Updater:
                 beta=a.beta,
                 label_smoothing=a.label_smoothing,
             )
-            share = n / len(pairs)
+            share = n / total
             (loss * share).backward()
-            _accumulate(stats, {"loss": loss, **parts}, share=share)
+            self._accumulate({"loss": loss, **parts}, share=share)
         stats["grad_norm"] = self._optimizer_step()
         return stats
 
@@ -230,8 +305,9 @@ class Updater:
 
         a = self.config.algorithm
         groups = sa.rated_groups(samples)
-        stats: dict[str, float] = {"groups": float(len(groups))}
-        if not groups:
+        (total,) = distributed.all_sum([len(groups)])
+        stats: dict[str, float] = {"groups": total}
+        if not total:
             return stats
         self.optimizer.zero_grad(set_to_none=True)
         for group in groups:
@@ -251,9 +327,9 @@ class Updater:
                 margin=a.margin,
                 contrast_weight=a.contrast_weight,
             )
-            share = 1 / len(groups)
+            share = 1 / total
             (loss * share).backward()
-            _accumulate(stats, {"loss": loss, **parts}, share=share)
+            self._accumulate({"loss": loss, **parts}, share=share)
         stats["grad_norm"] = self._optimizer_step()
         return stats
 
@@ -271,6 +347,8 @@ class Updater:
         return batching.samples_batch(samples, values, pad_id=self.pad_id)
 
     def _slices(self, full: Any) -> Any:
+        if full is None:  # this rank has nothing to train on this step
+            return
         size = self.config.optim.micro_batch_size
         for start in range(0, len(full), size):
             micro = full.slice(start, start + size)
@@ -282,20 +360,39 @@ class Updater:
             width = micro.input_ids.shape[1]
             yield micro, weights[start : start + len(micro), :width].to(self.device)
 
-    def _logprobs(self, model: Any, micro: Any, hidden: bool = False) -> Any:
-        return batching.token_logprobs(
+    def _logprobs(self, model: Any, micro: Any, hidden: bool = False, entropy: bool = False) -> Any:
+        """Token log-probs (and hidden states); ``entropy`` adds this pass to the entropy metric."""
+        out = batching.token_logprobs(
             model,
             micro.input_ids,
             micro.attention_mask,
             temperature=self.config.rollout.temperature,
             return_hidden=hidden,
+            return_entropy=entropy,
         )
+        if not entropy:
+            return out
+        *rest, per_token = out
+        self._entropy[0] += float((per_token * micro.loss_mask).sum())
+        self._entropy[1] += float(micro.loss_mask.sum())
+        return tuple(rest) if hidden else rest[0]
+
+    def _accumulate(self, values: dict[str, Any], share: float) -> None:
+        """Add ``share``-weighted micro-batch statistics (the loss is already a share of the total).
+
+        Shares add up to 1 over the micro-batches of all ranks, so the sum over ranks is the union
+        batch's weighted mean.
+        """
+        for key, value in values.items():
+            number = float(value.detach()) if hasattr(value, "detach") else float(value)
+            weight = 1.0 if key == "loss" else share
+            self._parts[key] = self._parts.get(key, 0.0) + number * weight
 
     def _with_old_logprobs(self, full: Any) -> Any:
         """Fill in sampling log-probabilities when the policy did not report them."""
         import torch
 
-        if full.old_logprobs is not None:
+        if full is None or full.old_logprobs is not None:
             return full
         old = torch.zeros_like(full.loss_mask)
         with torch.no_grad():
@@ -322,6 +419,7 @@ class Updater:
         if self.master is not None:
             self.master.copy_grads()
         params = [p for group in self.optimizer.param_groups for p in group["params"]]
+        distributed.all_reduce_gradients(params)
         limit = self.config.optim.max_grad_norm or float("inf")
         norm = torch.nn.utils.clip_grad_norm_(params, limit)
         self.optimizer.step()
@@ -341,9 +439,28 @@ def _trim(micro: Any, width: int) -> Any:
     )
 
 
-def _accumulate(stats: dict[str, float], values: dict[str, Any], share: float) -> None:
-    """Add ``share``-weighted micro-batch statistics (the loss is already a share of the total)."""
-    for key, value in values.items():
-        number = float(value.detach()) if hasattr(value, "detach") else float(value)
-        weight = 1.0 if key == "loss" else share
-        stats[key] = stats.get(key, 0.0) + number * weight
+def _global_mean(values: Any, full: Any) -> float:
+    """The mean of ``values`` over the generated tokens of every rank's batch (``full`` may be None)."""
+    local = [0.0, 0.0]
+    if full is not None:
+        local = [float((values * full.loss_mask).sum()), float(full.loss_mask.sum())]
+    total, tokens = distributed.all_sum(local)
+    return total / max(tokens, 1.0)
+
+
+def _global_whiten(values: Any, mask: Any, eps: float = 1e-8) -> Any:
+    """:func:`ppo.whiten` with the mean and variance over every rank's tokens.
+
+    ``values`` and ``mask`` are ``None`` on a rank without samples; it still joins the sums.
+    """
+    present = values is not None
+    total, count = distributed.all_sum(
+        [float((values * mask).sum()), float(mask.sum())] if present else [0.0, 0.0]
+    )
+    mean = total / max(count, 1.0)
+    local = float((((values - mean) ** 2) * mask).sum()) if present else 0.0
+    (squares,) = distributed.all_sum([local])
+    if not present:
+        return None
+    variance = squares / max(count, 1.0)
+    return (values - mean) * (variance + eps) ** -0.5 * mask

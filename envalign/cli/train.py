@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 
@@ -12,7 +13,9 @@ def add_commands(subparsers: Any) -> None:
         "train",
         help="train a model on environment rewards (GRPO, RLOO, PPO, REINFORCE, DPO, ...)",
         description="Train as a YAML config says; rerunning the same command resumes from the "
-        "newest checkpoint in run.output_dir. See examples/configs/ for configs.",
+        "newest checkpoint in run.output_dir. See examples/configs/ for configs. For several "
+        "GPUs (or CPU processes) launch it with torchrun or accelerate launch, e.g. "
+        "`torchrun --nproc_per_node 2 -m envalign train CONFIG.yaml` (docs/multi_gpu.md).",
     )
     train.add_argument("config", metavar="CONFIG.yaml", nargs="?", help="the training config")
     train.add_argument(
@@ -43,7 +46,8 @@ def train_command(args: argparse.Namespace) -> int:
     from envalign.training.trainer import train
 
     result = train(config)
-    _print_result(result)
+    if os.environ.get("RANK", "0") == "0":  # under torchrun / accelerate, rank 0 reports
+        _print_result(result)
     return 0
 
 

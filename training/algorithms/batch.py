@@ -231,6 +231,7 @@ def token_logprobs(
     *,
     temperature: float = 1.0,
     return_hidden: bool = False,
+    return_entropy: bool = False,
 ) -> Any:
     """Log-probability of every token given the tokens before it.
 
@@ -240,9 +241,13 @@ def token_logprobs(
         attention_mask: ``[batch, seq]``.
         temperature: Divide logits by this, as sampling did, so ratios compare like with like.
         return_hidden: Also return the last hidden states ``[batch, seq, hidden]`` (value heads).
+        return_entropy: Also return the entropy of the (tempered) next-token distribution at every
+            position, ``[batch, seq]`` without gradient, from the same logits (no extra forward).
 
     Returns:
-        ``[batch, seq]`` float32 log-probabilities (position 0 is 0), and the hidden states when asked.
+        ``[batch, seq]`` float32 log-probabilities (position 0 is 0); with ``return_hidden`` or
+        ``return_entropy`` a tuple ``(logprobs, hidden, entropy)`` of the ones asked for, in that
+        order.
     """
     import torch
 
@@ -254,11 +259,24 @@ def token_logprobs(
         logits = logits / temperature
     targets = input_ids[:, 1:].unsqueeze(-1)  # [batch, seq-1, 1]
     # log_softmax(x)[y] = x[y] - logsumexp(x), without materialising the full log_softmax.
-    picked = torch.gather(logits, -1, targets).squeeze(-1) - torch.logsumexp(logits, dim=-1)
+    normalizer = torch.logsumexp(logits, dim=-1)  # [batch, seq-1]
+    picked = torch.gather(logits, -1, targets).squeeze(-1) - normalizer
     logprobs = torch.nn.functional.pad(picked, (1, 0))  # [batch, seq]
+    extras = []
     if return_hidden:
-        return logprobs, output.hidden_states[-1]
-    return logprobs
+        extras.append(output.hidden_states[-1])
+    if return_entropy:
+        extras.append(torch.nn.functional.pad(_entropy(logits, normalizer), (1, 0)))
+    return (logprobs, *extras) if extras else logprobs
+
+
+def _entropy(logits: torch.Tensor, normalizer: torch.Tensor) -> torch.Tensor:
+    """``H = logsumexp(x) - sum(softmax(x) * x)`` per position, without gradient."""
+    import torch
+
+    with torch.no_grad():
+        probs = torch.exp(logits - normalizer.unsqueeze(-1))  # [batch, seq-1, vocab]
+        return normalizer - (probs * logits).sum(-1)
 
 
 def masked_mean(values: torch.Tensor, mask: torch.Tensor, dim: int | None = None) -> torch.Tensor:

@@ -80,25 +80,37 @@ def varying_groups(credits: Sequence[float], groups: Sequence[int]) -> set[int]:
 
 
 def token_weights(
-    loss_mask: torch.Tensor, normalization: str = "token", *, max_new_tokens: int = 0
+    loss_mask: torch.Tensor,
+    normalization: str = "token",
+    *,
+    max_new_tokens: int = 0,
+    total_tokens: float | None = None,
+    total_sequences: float | None = None,
 ) -> torch.Tensor:
     """Per-token weights of the whole batch, summing to 1 (``"constant"``: to tokens / budget).
+
+    With data parallelism each rank holds part of the batch; passing the whole batch's counts makes
+    the weights of all ranks together sum to 1, as one process would weigh the union batch.
 
     Args:
         loss_mask: ``[batch, seq]`` 1 on generated tokens.
         normalization: ``"token"``, ``"sequence"`` or ``"constant"``.
         max_new_tokens: The generation budget, for ``"constant"``.
+        total_tokens: Generated tokens in the whole batch (``None``: ``loss_mask.sum()``).
+        total_sequences: Sequences in the whole batch (``None``: ``loss_mask.shape[0]``).
 
     Returns:
         ``[batch, seq]`` weights, 0 outside the mask.
     """
+    tokens = float(loss_mask.sum()) if total_tokens is None else total_tokens
+    sequences = float(loss_mask.shape[0]) if total_sequences is None else total_sequences
     if normalization == "token":
-        return loss_mask / loss_mask.sum().clamp(min=1.0)
+        return loss_mask / max(tokens, 1.0)
     if normalization == "sequence":
         per_sequence = loss_mask.sum(-1, keepdim=True).clamp(min=1.0)  # [batch, 1]
-        return loss_mask / per_sequence / loss_mask.shape[0]
+        return loss_mask / per_sequence / max(sequences, 1.0)
     if normalization == "constant":
-        budget = max(max_new_tokens, 1) * loss_mask.shape[0]
+        budget = max(max_new_tokens, 1) * max(sequences, 1.0)
         return loss_mask / budget
     raise ValueError(f"normalization must be one of {NORMALIZATIONS}, got '{normalization}'.")
 
@@ -127,13 +139,16 @@ def clipped_loss(
         kl_coef: Weight of the k3 estimate of KL(policy || reference).
 
     Returns:
-        The scalar loss and detached statistics (``clip_fraction``, ``kl``, ``ratio``).
+        The scalar loss and detached statistics over the generated tokens: ``clip_fraction``,
+        ``ratio``, ``kl`` (k3 estimate of KL(sampling policy || current policy) from the log-ratio:
+        0 while the policy has not moved) and, with a penalty, ``kl_ref`` (k3 KL to the reference).
     """
     import torch
 
     if advantages.dim() == 1:
         advantages = advantages.unsqueeze(-1)  # [batch, 1]
-    ratio = torch.exp(logprobs - old_logprobs)  # [batch, seq]
+    log_ratio = logprobs - old_logprobs  # [batch, seq]
+    ratio = torch.exp(log_ratio)
     unclipped = ratio * advantages
     clipped = torch.clamp(ratio, 1 - clip_low, 1 + clip_high) * advantages
     per_token = -torch.min(unclipped, clipped)  # [batch, seq]
@@ -141,11 +156,13 @@ def clipped_loss(
     stats = {
         "clip_fraction": ((unclipped != clipped).float() * mask).sum() / mask.sum().clamp(min=1),
         "ratio": (ratio.detach() * mask).sum() / mask.sum().clamp(min=1),
+        # k3 with samples from the sampling policy q and r = p/q: (r - 1) - log r >= 0.
+        "kl": (((ratio - 1) - log_ratio).detach() * mask).sum() / mask.sum().clamp(min=1),
     }
     if ref_logprobs is not None and kl_coef > 0:
         delta = ref_logprobs - logprobs
         kl = torch.exp(delta) - delta - 1  # [batch, seq], k3 estimator, >= 0
         per_token = per_token + kl_coef * kl
-        stats["kl"] = (kl.detach() * mask).sum() / mask.sum().clamp(min=1)
+        stats["kl_ref"] = (kl.detach() * mask).sum() / mask.sum().clamp(min=1)
     loss = (per_token * weights).sum()
     return loss, {name: value.detach() for name, value in stats.items()}
