@@ -140,3 +140,53 @@ def test_masked_mean_ignores_masked_entries_and_empty_masks() -> None:
     mask = torch.tensor([[1.0, 0.0], [0.0, 0.0]])
     assert masked_mean(values, mask).item() == 1.0
     assert masked_mean(values, mask, dim=-1).tolist() == [1.0, 0.0]
+
+
+class _FixedLogits:
+    """A stand-in model whose next-token logits are given."""
+
+    def __init__(self, logits: torch.Tensor) -> None:
+        self.logits = logits
+
+    def __call__(self, **_: object) -> object:
+        from types import SimpleNamespace
+
+        return SimpleNamespace(logits=self.logits)
+
+
+def test_entropy_of_known_distributions_comes_from_the_same_logits() -> None:
+    import math
+
+    # Position 0 predicts from a uniform distribution over 8 tokens, position 1 from a certain one.
+    logits = torch.zeros(1, 3, 8)
+    logits[0, 1] = torch.tensor([50.0, 0, 0, 0, 0, 0, 0, 0])
+    ids, mask = torch.tensor([[1, 2, 0]]), torch.ones(1, 3, dtype=torch.long)
+    logprobs, entropy = token_logprobs(_FixedLogits(logits), ids, mask, return_entropy=True)
+    assert entropy.shape == logprobs.shape == (1, 3)
+    assert entropy[0, 0].item() == 0.0  # position 0 is never predicted
+    assert entropy[0, 1].item() == pytest.approx(math.log(8), abs=1e-6)
+    assert entropy[0, 2].item() == pytest.approx(0.0, abs=1e-6)
+    assert logprobs[0, 1].item() == pytest.approx(-math.log(8), abs=1e-6)
+    # Tempered as sampling was: a two-way split at temperature 2 is still uniform.
+    two = torch.tensor([[[0.0, 0.0], [0.0, 0.0]]])
+    _, tempered = token_logprobs(
+        _FixedLogits(two),
+        torch.tensor([[0, 1]]),
+        torch.ones(1, 2),
+        temperature=2.0,
+        return_entropy=True,
+    )
+    assert tempered[0, 1].item() == pytest.approx(math.log(2), abs=1e-6)
+
+
+def test_entropy_matches_softmax_on_a_real_model(tiny_llama) -> None:
+    ids = torch.tensor([[1, 5, 7, 9]])
+    mask = torch.ones_like(ids)
+    logprobs, hidden, entropy = token_logprobs(
+        tiny_llama, ids, mask, return_hidden=True, return_entropy=True
+    )
+    probs = torch.softmax(tiny_llama(input_ids=ids).logits[:, :-1].float(), -1)
+    expected = -(probs * probs.log()).sum(-1)
+    assert torch.allclose(entropy[:, 1:], expected, atol=1e-5)
+    assert hidden.shape[:2] == ids.shape and not entropy.requires_grad
+    assert torch.allclose(logprobs, token_logprobs(tiny_llama, ids, mask))

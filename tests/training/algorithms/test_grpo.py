@@ -127,3 +127,27 @@ def test_micro_batch_accumulation_equals_the_full_batch_gradient(tiny_llama) -> 
     full = gradient([slice(0, 3)])
     split = gradient([slice(0, 1), slice(1, 3)])
     assert torch.allclose(full, split, atol=1e-6)
+
+
+def test_kl_to_the_sampling_policy_is_zero_before_the_policy_moves_and_k3_after() -> None:
+    logprobs = torch.tensor([[0.0, -1.0, -2.0]])
+    weights = torch.tensor([[0.0, 0.5, 0.5]])
+    advantages = torch.tensor([1.0])
+    _, same = clipped_loss(logprobs, logprobs.clone(), advantages, weights)
+    assert same["kl"].item() == 0.0 and "kl_ref" not in same
+    moved = logprobs + torch.tensor([[5.0, 0.1, -0.2]])  # position 0 is outside the loss
+    _, stats = clipped_loss(moved, logprobs, advantages, weights)
+    log_ratio = torch.tensor([0.1, -0.2])
+    expected = ((log_ratio.exp() - 1) - log_ratio).mean()
+    assert stats["kl"].item() == pytest.approx(expected.item(), rel=1e-5)
+    assert stats["kl"].item() > 0
+
+
+def test_token_weights_use_the_whole_batch_counts_when_given() -> None:
+    mask = torch.tensor([[0.0, 1.0, 1.0], [0.0, 1.0, 0.0]])  # 3 of 12 tokens held here
+    assert token_weights(mask, "token", total_tokens=12.0).sum().item() == pytest.approx(0.25)
+    per_sequence = token_weights(mask, "sequence", total_sequences=4.0)
+    assert per_sequence.sum().item() == pytest.approx(0.5)
+    constant = token_weights(mask, "constant", max_new_tokens=2, total_sequences=4.0)
+    assert constant.sum().item() == pytest.approx(3 / 8)
+    assert torch.equal(token_weights(mask, "token"), mask / 3)
