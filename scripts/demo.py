@@ -190,6 +190,34 @@ def python_api() -> None:
     )
 
 
+def viewing() -> None:
+    section("Looking at what happened: an HTML episode viewer and a training report")
+    kitchen = RUNS / "coop-kitchen.jsonl"
+    envalign(
+        "run",
+        "envalign/CoopKitchen-v0",
+        "--policy",
+        "scripted",
+        "--episodes",
+        "5",
+        "--out",
+        str(kitchen),
+        "--quiet",
+        "--no-histogram",
+    )
+    envalign("view", str(kitchen))
+    for name in ("ultimatum-random.jsonl", "prisoners-dilemma-smollm2.jsonl"):
+        if (RUNS / name).exists():
+            envalign("view", str(RUNS / name))
+    run_dir = RUNS / "train-arithmetic"
+    if (run_dir / "metrics.jsonl").exists():
+        envalign("report", str(run_dir), "--config", "examples/configs/arithmetic_tiny_cpu.yaml")
+    console.print(
+        "open the .html files in a browser (single files, no network), or serve one with "
+        f"`envalign view {kitchen} --serve`"
+    )
+
+
 SECTIONS: list[Callable[[], None]] = [
     catalog,
     social,
@@ -198,6 +226,7 @@ SECTIONS: list[Callable[[], None]] = [
     llm_agents,
     training,
     python_api,
+    viewing,
 ]
 
 

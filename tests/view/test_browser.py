@@ -126,6 +126,7 @@ def test_agent_text_is_shown_as_text_and_long_outputs_are_folded(
     driver.save_screenshot(str(artifacts / "viewer-hostile.png"))
 
 
+@pytest.mark.slow
 def test_ten_thousand_episodes_load_and_filter_without_freezing(
     driver, ten_thousand, tmp_path, artifacts
 ):
@@ -188,7 +189,7 @@ def test_report_shows_every_plot(driver, tmp_path, artifacts):
     widths = driver.execute_script(
         "return [...document.querySelectorAll('figure img')].map(i => i.naturalWidth)"
     )
-    assert len(widths) == 5 and all(width > 100 for width in widths)
+    assert len(widths) == 6 and all(width > 100 for width in widths)
     cells = [cell.text for cell in by_css(driver, "table tr:nth-child(2) td")]
     assert cells[0] == "3"
     driver.save_screenshot(str(artifacts / "report.png"))

@@ -72,13 +72,14 @@ def test_figures_cover_what_is_logged():
         "Reward",
         "Success rate",
         "Reward components",
-        "KL and entropy",
+        "KL divergence",
+        "Entropy",
         "Optimisation",
         "Throughput",
     ]
     assert all(figure.png.startswith("data:image/png;base64,") for figure in figures(rows_with()))
     plain = [figure.title for figure in figures(rows_with(extra=False))]
-    assert "KL and entropy" not in plain and "Reward components" not in plain
+    assert "Entropy" not in plain and "Reward components" not in plain
 
 
 def test_evaluation_table_has_intervals():
@@ -103,11 +104,12 @@ def write_run(folder, rows, config=None):
 def test_report_page_is_self_contained_and_escapes_config(tmp_path):
     run = write_run(tmp_path / "run", rows_with(), config="env:\n  id: <script>x</script>\n")
     page = build_report(run).read_text(encoding="utf-8")
-    assert page.count("<img") == 6 and "<script" not in page.replace("&lt;script", "")
+    assert page.count("<img") == 7 and "<script" not in page.replace("&lt;script", "")
     assert "&lt;script&gt;x&lt;/script&gt;" in page
     assert "http://" not in page and "https://" not in page
 
 
+@pytest.mark.slow
 def test_report_of_the_trainers_real_output(tmp_path):
     from envalign.training.config import load_config
     from envalign.training.trainer import train

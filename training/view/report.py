@@ -199,11 +199,8 @@ def figures(rows: Rows) -> list[Figure]:
             [series(rows, k, k.rsplit("/", 1)[-1], "train/episodes") for k in components],
             "mean reward",
         ),
-        plot(
-            "KL and entropy",
-            [series(rows, "train/kl", "KL"), series(rows, "train/entropy", "entropy")],
-            "nats per token",
-        ),
+        plot("KL divergence", [series(rows, "train/kl", "KL")], "nats per token"),
+        plot("Entropy", [series(rows, "train/entropy", "entropy")], "nats per token"),
         plot(
             "Optimisation",
             [

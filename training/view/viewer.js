@@ -179,7 +179,8 @@
     const card = el("div", "turn");
     card.dataset.agent = turn.agent;
     card.append(textBlock(String(turn.observation || ""), "obs", "observation"));
-    card.append(el("div", "action", turn.action));
+    const action = String(turn.action);
+    card.append(el("div", action.includes("\n") ? "action code" : "action", action));
     const line = el("div");
     const kind = turn.reward > 0 ? "pos" : turn.reward < 0 ? "neg" : "zero";
     line.append(el("span", "reward " + kind, "reward " + number(turn.reward)));
@@ -236,7 +237,9 @@
     body.append(el("h2", null, episode.env_id + " \u00b7 seed " + episode.seed));
     const returns = Object.entries(episode.returns || {}).map(([a, v]) => a + " " + number(v)).join(", ");
     const success = Object.entries(episode.success || {}).map(([a, v]) => a + " " + (v === null ? "\u2013" : v ? "yes" : "no")).join(", ");
-    body.append(summaryList([
+    const top = el("div", "top");
+    body.append(top);
+    top.append(summaryList([
       ["task", episode.task_id || ""],
       ["returns", returns],
       ["success", success],
@@ -255,7 +258,7 @@
         frames.append(picture);
       }
       if (data.gifNotes[key]) frames.append(el("div", "note", data.gifNotes[key]));
-      body.append(frames);
+      top.append(frames);
     }
     for (const [agent, prompt] of Object.entries(episode.system_prompts || {})) {
       body.append(folded("system prompt of " + agent, typeof prompt === "number" ? shared[prompt] : prompt, "system"));
