@@ -35,7 +35,7 @@ def add_commands(subparsers: Any) -> None:
         "report",
         help="write an HTML training report with plots",
         description="Write a self-contained HTML report of a training run: reward and success "
-        "curves with 95%% bands, reward components, KL and entropy, throughput, evaluations.",
+        "curves with 95 percent bands, reward components, KL and entropy, throughput, evaluations.",
     )
     report.add_argument("run_dir", metavar="RUN_DIR", help="the run.output_dir of `envalign train`")
     report.add_argument(

@@ -93,6 +93,14 @@ def test_filter_and_open_an_episode(driver, real_episodes, tmp_path, artifacts):
     assert len(rewards) == len(wanted[0]["turns"]) and all(r.startswith("reward ") for r in rewards)
     driver.save_screenshot(str(artifacts / "viewer-negotiation.png"))
 
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    assert len(wanted) > 1
+    ActionChains(driver).send_keys(Keys.ARROW_DOWN).perform()
+    title = f"{wanted[1]['env_id']} · seed {wanted[1]['seed']}"
+    wait_for(driver, f"return document.querySelector('#detail h2').textContent === {title!r}")
+
 
 def hostile_record(real_episodes):
     record = read_records(real_episodes)[0]

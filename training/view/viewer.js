@@ -269,6 +269,20 @@
     history.replaceState(null, "", "#episode=" + index);
   }
 
+  // Arrow keys (or j/k) step through the filtered list when no input has the focus.
+  document.addEventListener("keydown", (event) => {
+    if (event.target.closest("input, select, textarea")) return;
+    const move = { ArrowDown: 1, j: 1, ArrowUp: -1, k: -1 }[event.key];
+    if (!move || visible.length === 0) return;
+    event.preventDefault();
+    const position = Math.max(0, Math.min(visible.length - 1, visible.indexOf(selected) + move));
+    const top = position * ROW_HEIGHT;
+    if (top < list.scrollTop || top + ROW_HEIGHT > list.scrollTop + list.clientHeight) {
+      list.scrollTop = top - list.clientHeight / 2;
+    }
+    openEpisode(visible[position]);
+  });
+
   // ---- start ----------------------------------------------------------------------------------
   document.getElementById("source").textContent = data.source;
   data.envs.forEach((env, i) => {
