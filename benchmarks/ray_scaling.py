@@ -11,8 +11,10 @@ Workloads (each played with the same seeds by all three runners):
   16 new tokens; generation-bound).
 
 Ray and the actors are started (and each runner warmed up on a few seeds) before the clock
-starts. Printed per runner: episodes/s, env steps/s, the ratio against the local runner, and for
-Ray the share of the wall time spent waiting for workers vs generating on the driver.
+starts; the three runners then take turns ``--repeats`` times, so a change of load on a shared
+machine hits all of them. Printed per runner: median episodes/s (min-max), env steps/s, the ratio
+against the local runner, and for Ray the share of the wall time spent waiting for workers vs
+generating on the driver.
 
     python benchmarks/ray_scaling.py                          # every workload
     python benchmarks/ray_scaling.py --workloads babyai tiny --episodes 64
@@ -24,6 +26,7 @@ import argparse
 import datetime
 import os
 import platform
+import statistics
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -68,9 +71,8 @@ def policy_for(name: str, env_id: str) -> Any:
     return policy
 
 
-def measure(runner: Any, name: str, episodes: int, warmup: int) -> Measure:
-    """Warm the runner up on ``warmup`` seeds, then time ``episodes`` fresh seeds."""
-    runner.run(range(10_000, 10_000 + warmup))
+def measure(runner: Any, name: str, episodes: int) -> Measure:
+    """Time ``episodes`` seeds on a warm runner."""
     start = time.perf_counter()
     played = runner.run(range(episodes))
     seconds = time.perf_counter() - start
@@ -82,22 +84,33 @@ def measure(runner: Any, name: str, episodes: int, warmup: int) -> Measure:
     return result
 
 
-def workload(key: str, episodes: int, concurrency: int, warmup: int) -> list[Measure]:
-    """Local, Ray x1 and Ray x2 on one workload."""
+def workload(key: str, args: argparse.Namespace) -> list[list[Measure]]:
+    """Local, Ray x1 and Ray x2 on one workload, ``repeats`` times interleaved (load drifts)."""
     from envalign.envs.tools.sessions import close_shared_pool
     from envalign.training.rollout import Runner
     from envalign.training.scale import RayRunner
 
     env_id, policy_name, env_kwargs = WORKLOADS[key]
     policy = policy_for(policy_name, env_id)
-    options = {"env_kwargs": env_kwargs, "concurrency": concurrency}
-    results = [measure(Runner(env_id, policy, **options), "local", episodes, warmup)]
-    close_shared_pool()
-    for workers in (1, 2):
-        with RayRunner(env_id, policy, workers=workers, **options) as runner:
-            runner.worker_pids()
-            results.append(measure(runner, f"ray x{workers}", episodes, warmup))
-    return results
+    options = {"env_kwargs": env_kwargs, "concurrency": args.concurrency}
+    runners = {
+        "local": Runner(env_id, policy, **options),
+        "ray x1": RayRunner(env_id, policy, workers=1, **options),
+        "ray x2": RayRunner(env_id, policy, workers=2, **options),
+    }
+    rows: dict[str, list[Measure]] = {name: [] for name in runners}
+    try:
+        for runner in runners.values():
+            runner.run(range(10_000, 10_000 + args.warmup))  # actors, pools, caches warm
+        for _ in range(args.repeats):
+            for name, runner in runners.items():
+                rows[name].append(measure(runner, name, args.episodes))
+    finally:
+        for runner in runners.values():
+            if isinstance(runner, RayRunner):
+                runner.close()
+        close_shared_pool()
+    return list(rows.values())
 
 
 def docker_up() -> bool:
@@ -111,19 +124,30 @@ def docker_up() -> bool:
     return True
 
 
-def report(key: str, results: list[Measure]) -> None:
-    """Print one workload's table with ratios against the local runner."""
-    base = results[0]
+def report(key: str, rows: list[list[Measure]]) -> None:
+    """Print one workload's table: medians over the repeats, ratios against the local runner."""
+    base = statistics.median(m.episodes_per_s for m in rows[0])
     print(f"\n{key}: {WORKLOADS[key][0]} with {WORKLOADS[key][1]}")
-    print("| runner | episodes/s | env steps/s | vs local | waiting on workers | generating |")
+    print(
+        "| runner | episodes/s (median; min-max) | env steps/s | vs local "
+        "| waiting on workers | generating on driver |"
+    )
     print("|---|---:|---:|---:|---:|---:|")
-    for r in results:
-        wait = "" if r.wait_share is None else f"{r.wait_share:.0%}"
-        generate = "" if r.generate_share is None else f"{r.generate_share:.0%}"
+    for measures in rows:
+        rates = [m.episodes_per_s for m in measures]
+        median = statistics.median(rates)
+        steps = statistics.median(m.steps_per_s for m in measures)
+        wait = _share([m.wait_share for m in measures])
+        generate = _share([m.generate_share for m in measures])
         print(
-            f"| {r.name} | {r.episodes_per_s:.1f} | {r.steps_per_s:.1f} | "
-            f"{r.episodes_per_s / base.episodes_per_s:.2f}x | {wait} | {generate} |"
+            f"| {measures[0].name} | {median:.1f} ({min(rates):.1f}-{max(rates):.1f}) "
+            f"| {steps:.1f} | {median / base:.2f}x | {wait} | {generate} |"
         )
+
+
+def _share(values: list[float | None]) -> str:
+    known = [v for v in values if v is not None]
+    return f"{statistics.median(known):.0%}" if known else ""
 
 
 def main() -> None:
@@ -132,7 +156,10 @@ def main() -> None:
     parser.add_argument("--episodes", type=int, default=96, help="timed episodes per runner")
     parser.add_argument("--concurrency", type=int, default=8, help="episodes in flight")
     parser.add_argument("--warmup", type=int, default=8, help="untimed episodes first")
-    parser.add_argument("--cpus", type=int, default=3, help="CPUs of the local Ray cluster")
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per runner")
+    parser.add_argument(
+        "--cpus", type=int, default=3, help="logical CPUs of the local Ray cluster (x1 + x2 live)"
+    )
     args = parser.parse_args()
     import ray
 
@@ -140,13 +167,13 @@ def main() -> None:
     print(
         f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC, {platform.processor() or 'cpu'}"
         f" x{os.cpu_count()}, load {os.getloadavg()[0]:.1f}, Ray {ray.__version__}, "
-        f"{args.episodes} episodes, concurrency {args.concurrency}"
+        f"{args.episodes} episodes x {args.repeats} repeats, concurrency {args.concurrency}"
     )
     for key in args.workloads:
         if key == "pythontests" and not docker_up():
             print("\npythontests: skipped (no Docker engine)")
             continue
-        report(key, workload(key, args.episodes, args.concurrency, args.warmup))
+        report(key, workload(key, args))
     print(f"\nload at the end {os.getloadavg()[0]:.1f}")
     ray.shutdown()
 
