@@ -82,6 +82,11 @@ def test_figures_cover_what_is_logged():
     assert "Entropy" not in plain and "Reward components" not in plain
 
 
+def test_kl_to_the_reference_shares_the_kl_plot():
+    rows = [{"step": s, "train/kl_ref": 0.1 * s} for s in range(1, 4)]
+    assert [figure.title for figure in figures(rows)] == ["KL divergence"]
+
+
 def test_evaluation_table_has_intervals():
     header, table = evaluations(rows_with())
     assert header == ["step", "episodes", "reward"]

@@ -199,7 +199,14 @@ def figures(rows: Rows) -> list[Figure]:
             [series(rows, k, k.rsplit("/", 1)[-1], "train/episodes") for k in components],
             "mean reward",
         ),
-        plot("KL divergence", [series(rows, "train/kl", "KL")], "nats per token"),
+        plot(
+            "KL divergence",
+            [
+                series(rows, "train/kl", "to the sampling policy"),
+                series(rows, "train/kl_ref", "to the reference model"),
+            ],
+            "nats per token",
+        ),
         plot("Entropy", [series(rows, "train/entropy", "entropy")], "nats per token"),
         plot(
             "Optimisation",
