@@ -26,7 +26,7 @@ $(STAMP_DEMO): pyproject.toml setup.py | $(BIN)/python
 	touch $@ $(STAMP_CORE)
 
 $(STAMP_DEV): $(STAMP_DEMO) examples/plugin_env/pyproject.toml
-	$(PIP) install -e ".[$(DEMO_EXTRAS),dev,trl]"
+	$(PIP) install -e ".[$(DEMO_EXTRAS),dev,trl,ray]"
 	$(PIP) install ./examples/plugin_env
 	touch $@
 
@@ -46,6 +46,7 @@ typecheck: $(STAMP_DEV)
 
 test: $(STAMP_DEV)
 	bash scripts/ensure-docker.sh
+	bash scripts/ensure-browser.sh
 	@if docker info >/dev/null 2>&1; then $(BIN)/envalign sandbox build-image; fi
 	$(MAKE) --no-print-directory lint typecheck
 	$(BIN)/python -m pytest -p no:cacheprovider -q -ra $(PYTEST_ARGS)

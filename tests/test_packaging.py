@@ -38,16 +38,20 @@ def wheel(tmp_path_factory):
     return path
 
 
+# Task data and the viewer's page assets: a wheel without them installs but fails at run time.
+DATA_SUFFIXES = (".json", ".jsonl", ".sql", ".html", ".js", ".css")
+
+
 def test_wheel_contains_every_module_and_data_file(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     missing = source_modules() - names
     assert not missing, f"modules missing from the wheel: {sorted(missing)}"
-    data = {p for p in names if p.endswith((".json", ".jsonl", ".sql"))}
+    data = {p for p in names if p.endswith(DATA_SUFFIXES)}
     shipped = {
         f"{ROOMS[folder]}/{p.relative_to(ROOT / folder).as_posix()}"
         for folder in ROOMS
         for p in (ROOT / folder).rglob("*")
-        if p.suffix in (".json", ".jsonl", ".sql") and "__pycache__" not in p.parts
+        if p.suffix in DATA_SUFFIXES and "__pycache__" not in p.parts
     }
     assert shipped <= data
 
