@@ -66,13 +66,16 @@ def test_same_seeds_same_episodes_as_local(ray_address):
     from envalign.training.scale import RayRunner, RemoteEnvironment
 
     local = Runner(NEGOTIATION, "random", concurrency=4).run(range(8))
+    groups = Runner(NEGOTIATION, "random", concurrency=4).run([3, 3, 3, 5])
     with RayRunner(NEGOTIATION, "random", concurrency=4, workers=2) as runner:
         remote = runner.run(range(8))
+        remote_groups = runner.run([3, 3, 3, 5])  # trainers repeat a seed per group
         mixed_policies = {"proposer": "scripted", "responder": RngResponder()}
         mixed_local = Runner(ULTIMATUM, mixed_policies, concurrency=3).run(range(6))
     with RayRunner(ULTIMATUM, mixed_policies, concurrency=3, workers=2) as mixed:
         mixed_remote = mixed.run(range(6))
     assert [comparable(e) for e in remote] == [comparable(e) for e in local]
+    assert [comparable(e) for e in remote_groups] == [comparable(e) for e in groups]
     assert len({e.returns["agent_0"] for e in remote}) > 1  # random play, not one episode 8 times
     assert [comparable(e) for e in mixed_remote] == [comparable(e) for e in mixed_local]
     responder = mixed_policies["responder"]
