@@ -117,7 +117,7 @@ def test_ctrl_c_exits_130_and_keeps_finished_episodes(tmp_path, monkeypatch, cap
     assert "2 finished episodes kept" in capsys.readouterr().err
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def ray_address():
     """A local Ray cluster with 2 CPUs that a second process can join (reused if running)."""
     ray = pytest.importorskip("ray", reason='ray is not installed: pip install "envalign[ray]"')

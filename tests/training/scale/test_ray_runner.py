@@ -21,7 +21,7 @@ NEGOTIATION = "envalign/Negotiation-v0"
 ULTIMATUM = "envalign/Ultimatum-v0"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def ray_address():
     """A local Ray cluster with 2 CPUs (reused if this process already joined one)."""
     ray = pytest.importorskip("ray", reason='ray is not installed: pip install "envalign[ray]"')
