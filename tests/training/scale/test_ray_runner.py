@@ -85,7 +85,7 @@ def test_same_seeds_same_episodes_as_local(ray_address):
 
 
 @pytest.mark.slow
-def test_greedy_model_on_the_driver_matches_local(ray_address):
+def test_a_model_on_the_driver_matches_local_greedy_and_sampled(ray_address):
     from envalign.agents.registry import resolve_policy
     from envalign.training.scale import RayRunner
 
@@ -96,6 +96,14 @@ def test_greedy_model_on_the_driver_matches_local(ray_address):
         remote = runner.run(range(8))
     assert [comparable(e) for e in remote] == [comparable(e) for e in local]
     assert all(turn.token_ids for episode in remote for turn in episode.turns)
+    policy.sampling = SamplingParams(temperature=1.0, max_new_tokens=6)
+    mixed = {"proposer": policy, "responder": "scripted"}
+    policy.reseed(7)
+    sampled_local = Runner(ULTIMATUM, mixed, concurrency=4).run(range(8))
+    with RayRunner(ULTIMATUM, mixed, concurrency=4, workers=2) as runner:
+        policy.reseed(7)  # batches keep the local order, so even sampling draws the same tokens
+        sampled_remote = runner.run(range(8))
+    assert [comparable(e) for e in sampled_remote] == [comparable(e) for e in sampled_local]
 
 
 @pytest.mark.parametrize("how", ["ray.kill", "SIGKILL"])
