@@ -68,8 +68,10 @@ def test_same_seeds_same_episodes_as_local(ray_address):
     local = Runner(NEGOTIATION, "random", concurrency=4).run(range(8))
     groups = Runner(NEGOTIATION, "random", concurrency=4).run([3, 3, 3, 5])
     with RayRunner(NEGOTIATION, "random", concurrency=4, workers=2) as runner:
+        pids = runner.worker_pids()
         remote = runner.run(range(8))
         remote_groups = runner.run([3, 3, 3, 5])  # trainers repeat a seed per group
+        assert runner.worker_pids() == pids  # the actors live across runs
         mixed_policies = {"proposer": "scripted", "responder": RngResponder()}
         mixed_local = Runner(ULTIMATUM, mixed_policies, concurrency=3).run(range(6))
     with RayRunner(ULTIMATUM, mixed_policies, concurrency=3, workers=2) as mixed:
