@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_CORE := $(VENV)/.stamp-core
 STAMP_DEMO := $(VENV)/.stamp-demo
 STAMP_DEV := $(VENV)/.stamp-dev
-DEMO_EXTRAS := train,tools,embodied,langchain
+DEMO_EXTRAS := train,tools,embodied,langchain,ray
 # torch is pinned so pip takes the local CPU build instead of downloading a multi-GB CUDA one.
 TORCH := torch==2.13.0
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
@@ -26,7 +26,7 @@ $(STAMP_DEMO): pyproject.toml setup.py | $(BIN)/python
 	touch $@ $(STAMP_CORE)
 
 $(STAMP_DEV): $(STAMP_DEMO) examples/plugin_env/pyproject.toml
-	$(PIP) install -e ".[$(DEMO_EXTRAS),dev,trl,ray]"
+	$(PIP) install -e ".[$(DEMO_EXTRAS),dev,trl]"
 	$(PIP) install ./examples/plugin_env
 	touch $@
 
