@@ -23,7 +23,8 @@ if [ "$(id -u)" = 0 ] && [ -f /etc/debian_version ]; then
   fi
   if command -v dockerd >/dev/null 2>&1; then
     echo "docker: starting dockerd (log: /tmp/envalign-dockerd.log)"
-    nohup dockerd >/tmp/envalign-dockerd.log 2>&1 &
+    # Its own session, so the engine outlives the shell (or job) that started it.
+    setsid nohup dockerd >/tmp/envalign-dockerd.log 2>&1 < /dev/null &
     for _ in $(seq 1 60); do
       engine_up && { echo "docker: engine started"; exit 0; }
       sleep 1
