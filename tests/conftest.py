@@ -71,3 +71,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         time.sleep(0.5)  # auto-removal is asynchronous: poll until the deadline
     print(f"\nenvalign containers left after the test suite: {leaked}")
     session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.fixture(scope="session")
+def ray_address():
+    """A local Ray cluster with 2 CPUs (reused if this process already joined one)."""
+    ray = pytest.importorskip("ray", reason='ray is not installed: pip install "envalign[ray]"')
+    started = not ray.is_initialized()
+    if started:
+        ray.init(
+            num_cpus=2,
+            include_dashboard=False,
+            log_to_driver=False,
+            object_store_memory=100 * 2**20,
+        )
+    yield ray.get_runtime_context().gcs_address
+    if started:
+        ray.shutdown()

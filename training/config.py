@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,6 +101,13 @@ class RolloutConfig:
     max_batch_size: int = _help(256, "Most sequences generated in one forward batch.")
     history: int | None = _help(
         None, "Earlier exchanges each multi-turn prompt keeps after the system message (null: all)."
+    )
+    workers: int = _help(
+        0, "Ray env workers that run the episodes (and their sandboxes); 0: in this process."
+    )
+    ray_address: str | None = _help(
+        None,
+        "Ray cluster for the workers: auto, HOST:PORT, ray://HOST:PORT (null: start a local one).",
     )
 
 
@@ -292,6 +300,7 @@ def _check_numbers(config: TrainConfig) -> None:
         _require(value >= 1, name, value, "it must be at least 1.")
     non_negative: tuple[tuple[str, float], ...] = (
         ("rollout.concurrency", r.concurrency),
+        ("rollout.workers", r.workers),
         ("run.eval_every", run.eval_every),
         ("run.eval_episodes", run.eval_episodes),
         ("run.checkpoint_every", run.checkpoint_every),
@@ -470,6 +479,15 @@ def load_config(path: str | os.PathLike[str], overrides: list[str] | None = None
     for override in overrides or []:
         _apply_override(data, override)
     return from_dict(data)
+
+
+def save_config(config: TrainConfig, path: str | os.PathLike[str]) -> None:
+    """Write ``config`` as YAML that :func:`load_config` reads back (the run's own record)."""
+    import yaml
+
+    data = json.loads(json.dumps(config.to_dict(), default=str))  # Paths and tuples as plain data
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(data, handle, sort_keys=False)
 
 
 def _apply_override(data: dict[str, Any], override: str) -> None:

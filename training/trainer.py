@@ -36,7 +36,7 @@ from envalign.training import distributed
 from envalign.training.algorithms import batch as batching
 from envalign.training.algorithms import ppo, reinforce
 from envalign.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
-from envalign.training.config import TrainConfig, check_env
+from envalign.training.config import TrainConfig, check_env, save_config
 from envalign.training.episodes import Episode
 from envalign.training.metrics import (
     MetricsLogger,
@@ -161,6 +161,11 @@ class Trainer:
         return 1.0
 
     def _runner(self) -> Any:
+        """The local runner, or Ray env workers when ``rollout.workers`` is set.
+
+        Either way generation stays here, batched on the learner's model; Ray workers only step
+        environments (and hold their sandboxes), so no weights ever need syncing.
+        """
         from envalign.training.rollout import Runner
 
         env = self.config.env
@@ -169,14 +174,17 @@ class Trainer:
             policies[agent] = self.policy
         r = self.config.rollout
         concurrency = r.concurrency or r.prompts_per_step * r.group_size
-        return Runner(
-            env.id,
-            policies,
-            env_kwargs=env.kwargs,
-            concurrency=max(concurrency, self.config.run.eval_episodes, 1),
-            system_prompt=env.system_prompt,
-            history=r.history,
-        )
+        options: dict[str, Any] = {
+            "env_kwargs": env.kwargs,
+            "concurrency": max(concurrency, self.config.run.eval_episodes, 1),
+            "system_prompt": env.system_prompt,
+            "history": r.history,
+        }
+        if r.workers:
+            from envalign.training.scale import RayRunner
+
+            return RayRunner(env.id, policies, workers=r.workers, address=r.ray_address, **options)
+        return Runner(env.id, policies, **options)
 
     def _load_data(self) -> list[list[batching.TurnSample]] | None:
         """Groups of fixed samples for offline training (``None``: collect episodes instead)."""
@@ -234,6 +242,9 @@ class Trainer:
             if main
             else None
         )
+        if main:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            save_config(self.config, self.output_dir / "config.yaml")
         if main and self.dist.world_size > 1:
             print(
                 f"envalign: data-parallel training on {self.dist.world_size} processes "
@@ -261,6 +272,8 @@ class Trainer:
                 logger.close()
             if display is not None:
                 display.stop()
+            if hasattr(self.runner, "close"):
+                self.runner.close()  # Ray env workers
         curve = self._finish_outputs()
         rows = read_metrics(self.output_dir / "metrics.jsonl")
         return TrainResult(self.state.step, rows, self.output_dir, curve, resumed_from)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from envalign.training.config import from_dict
+from envalign.training.config import from_dict, load_config
 from envalign.training.trainer import Trainer, train
 
 pytest.importorskip("torch")
@@ -277,3 +277,30 @@ def test_dpo_learns_from_an_episodes_file_without_collecting(tmp_path: Path) -> 
     rows = [trainer.train_step() for _ in range(3)]
     assert all("train/data_credit" in row for row in rows)
     assert all(row["train/pairs"] >= 1 for row in rows)  # each step visits every group
+
+
+VOLATILE = ("time/", "train/completions_per_s")
+
+
+def _rows(result) -> list[dict]:  # noqa: ANN001 - a TrainResult
+    return [{k: v for k, v in row.items() if not k.startswith(VOLATILE)} for row in result.metrics]
+
+
+def test_ray_workers_train_exactly_like_the_local_runner(tmp_path: Path, ray_address: str) -> None:
+    sections = {"run": {"steps": 2, "eval_every": 2, "eval_episodes": 8}}
+    local = train(tiny_config(tmp_path / "local", **sections))
+    on_ray = train(
+        tiny_config(
+            tmp_path / "ray",
+            rollout={"workers": 2, "ray_address": ray_address},
+            **sections,
+        )
+    )
+    assert _rows(on_ray) == _rows(local)  # same seeds, same samples, same updates
+    assert on_ray.metrics[-1]["train/episodes"] == 32
+
+
+def test_the_run_folder_records_its_config(tmp_path: Path) -> None:
+    config = tiny_config(tmp_path, run={"steps": 1})
+    result = train(config)
+    assert load_config(result.output_dir / "config.yaml") == config

@@ -21,23 +21,6 @@ NEGOTIATION = "envalign/Negotiation-v0"
 ULTIMATUM = "envalign/Ultimatum-v0"
 
 
-@pytest.fixture(scope="session")
-def ray_address():
-    """A local Ray cluster with 2 CPUs (reused if this process already joined one)."""
-    ray = pytest.importorskip("ray", reason='ray is not installed: pip install "envalign[ray]"')
-    started = not ray.is_initialized()
-    if started:
-        ray.init(
-            num_cpus=2,
-            include_dashboard=False,
-            log_to_driver=False,
-            object_store_memory=100 * 2**20,
-        )
-    yield ray.get_runtime_context().gcs_address
-    if started:
-        ray.shutdown()
-
-
 def comparable(episode: Episode) -> dict:
     """The record without its wall time (the only field that may differ between runs)."""
     record = dataclasses.asdict(episode)
