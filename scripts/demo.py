@@ -235,7 +235,7 @@ def viewing() -> None:
             envalign("view", str(RUNS / name))
     run_dir = RUNS / "train-arithmetic"
     if (run_dir / "metrics.jsonl").exists():
-        envalign("report", str(run_dir), "--config", "examples/configs/arithmetic_tiny_cpu.yaml")
+        envalign("report", str(run_dir))
     console.print(
         "open the .html files in a browser (single files, no network), or serve one with "
         f"`envalign view {kitchen} --serve`"
