@@ -131,8 +131,17 @@ def dataset(env_id: str, n: int, seed: int = 0, **kwargs: Any) -> Any:
     Raises:
         DependencyNotInstalled: If ``datasets`` is missing.
     """
+    return rows_to_dataset(prompts(env_id, n, seed, **kwargs))
+
+
+def rows_to_dataset(rows: list[dict[str, Any]]) -> Any:
+    """A ``datasets.Dataset`` of ``rows``.
+
+    Raises:
+        DependencyNotInstalled: If ``datasets`` is missing.
+    """
     try:
         from datasets import Dataset
     except ImportError as error:
         raise DependencyNotInstalled("datasets", "trl", "build a TRL dataset") from error
-    return Dataset.from_list(prompts(env_id, n, seed, **kwargs))
+    return Dataset.from_list(rows)

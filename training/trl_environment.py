@@ -29,7 +29,7 @@ import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from envalign.envs.errors import ConfigError, DependencyNotInstalled
+from envalign.envs.errors import ConfigError
 
 TOOL_INSTRUCTION = (
     "You act in a text environment through the `act` tool. Call it with your action; it answers "
@@ -241,11 +241,9 @@ def tool_dataset(env_id: str, n: int, seed: int = 0, **kwargs: Any) -> Any:
     Raises:
         DependencyNotInstalled: If ``datasets`` is missing.
     """
-    try:
-        from datasets import Dataset
-    except ImportError as error:
-        raise DependencyNotInstalled("datasets", "trl", "build a TRL dataset") from error
-    return Dataset.from_list(tool_prompts(env_id, n, seed, **kwargs))
+    from envalign.training.trl import rows_to_dataset
+
+    return rows_to_dataset(tool_prompts(env_id, n, seed, **kwargs))
 
 
 def _opponent_names(
