@@ -198,7 +198,7 @@ def scale_out() -> None:
         "--policy",
         "scripted",
         "--episodes",
-        "40",
+        "200",
         "--ray",
         "local",
         "--workers",
