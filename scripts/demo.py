@@ -7,6 +7,7 @@ skipped; everything else runs offline.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -177,6 +178,26 @@ def training() -> None:
     )
 
 
+def data_parallel() -> None:
+    section("Data-parallel training: the same config on 2 processes (torchrun, gloo on CPU)")
+    shutil.rmtree(RUNS / "train-ddp", ignore_errors=True)
+    command = [
+        str(Path(sys.executable).with_name("torchrun")),
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "envalign",
+        "train",
+        "examples/configs/arithmetic_ddp_cpu.yaml",
+        "--set",
+        "run.steps=6",
+        "--set",
+        f"run.output_dir={RUNS / 'train-ddp'}",
+    ]
+    console.print(f"[bold cyan]$ {' '.join(command[1:])}")
+    subprocess.run(command, check=True, cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
 def python_api() -> None:
     section("The Python API: envalign.make and a step by hand")
     import envalign
@@ -249,6 +270,7 @@ SECTIONS: list[Callable[[], None]] = [
     tools,
     llm_agents,
     training,
+    data_parallel,
     python_api,
     scale_out,
     viewing,
