@@ -221,7 +221,14 @@ class RayRunner(Runner):
                 options["num_cpus"] = max(os.cpu_count() or 1, needed)
             else:
                 options["address"] = self.address
-            ray.init(**options)
+            try:
+                ray.init(**options)
+            except (ConnectionError, ValueError) as error:
+                raise ConfigError(
+                    f"Cannot reach Ray at '{self.address}': {str(error).rstrip('.')}. Pass local, auto (a cluster "
+                    "started with `ray start --head`), HOST:PORT or ray://HOST:PORT of a running "
+                    "cluster."
+                ) from error
             self._started_ray = True
         if not self._slots:
             self._check_resources(ray)

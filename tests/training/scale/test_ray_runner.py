@@ -45,6 +45,17 @@ class RngResponder:
             ]
 
 
+def test_an_unreachable_address_is_a_config_error():
+    ray = pytest.importorskip("ray")
+    if ray.is_initialized():
+        pytest.skip("this process already joined a Ray cluster, so the address is not used")
+    from envalign.envs.errors import ConfigError
+    from envalign.training.scale import RayRunner
+
+    with pytest.raises(ConfigError, match="Cannot reach Ray at 'not an address'"):
+        RayRunner(ULTIMATUM, "random", address="not an address").run(range(1))
+
+
 def test_same_seeds_same_episodes_as_local(ray_address):
     from envalign.training.scale import RayRunner, RemoteEnvironment
 
