@@ -38,6 +38,16 @@ def test_report_writes_into_the_run_folder(tmp_path, capsys):
         ("view", "", "holds no episodes"),
         ("view", '{"env_id": 1}\n', "is not an episode record"),
         ("view", "}{\n", "is not JSON"),
+        (
+            "view",
+            '{"env_id": "e", "seed": 0, "agents": ["a"], "turns": null, "returns": {}}\n',
+            "turns must be a list of objects",
+        ),
+        (
+            "view",
+            '{"env_id": "e", "seed": 0, "agents": ["a"], "turns": ["x"], "returns": {}}\n',
+            "turns must be a list of objects",
+        ),
         ("report", None, "No run folder at"),
         ("report", "", "has no metrics.jsonl"),
     ],
@@ -52,6 +62,33 @@ def test_bad_input_is_one_error_line(tmp_path, capsys, command, content, message
     err = capsys.readouterr().err
     assert err.startswith("envalign: error: ") and message in err
     assert err.count("\n") == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["view", "report"])
+def test_an_out_that_cannot_be_written_is_one_error_line(real_episodes, tmp_path, capsys, command):
+    if command == "view":
+        source = str(real_episodes)
+    else:
+        (tmp_path / "metrics.jsonl").write_text(json.dumps({"step": 1, "reward": 0.5}) + "\n")
+        source = str(tmp_path)
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    assert (
+        main(
+            [
+                command,
+                source,
+                "--out",
+                str(folder),
+                "--frames" if command == "view" else "--port",
+                "0",
+            ]
+        )
+        == 2
+    )
+    err = capsys.readouterr().err
+    assert err.startswith("envalign: error: Cannot write the page to") and err.count("\n") == 1
+    assert list(folder.iterdir()) == [] and not (tmp_path / "a-folder.partial").exists()
 
 
 def test_serve_prints_the_url_and_answers_until_interrupted(real_episodes, tmp_path):

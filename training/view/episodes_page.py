@@ -11,6 +11,7 @@ All text is inserted with ``textContent``: agent text is untrusted and never bec
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from collections.abc import Iterator
@@ -19,7 +20,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from envalign.envs.errors import UnreadableInput
+from envalign.envs.errors import ConfigError, UnreadableInput
 
 #: Replay at most this many episodes to GIFs by default (a 10k-episode page stays small).
 DEFAULT_FRAMES = 50
@@ -73,7 +74,26 @@ def _records(path: Path) -> Iterator[dict[str, Any]]:
                     f"{path}:{number} is not an episode record (missing {', '.join(missing)}); "
                     "pass a file written by `envalign run --out` or a trainer."
                 )
+            wrong = _wrong_types(record)
+            if wrong:
+                raise UnreadableInput(
+                    f"{path}:{number} is not an episode record ({wrong}); "
+                    "pass a file written by `envalign run --out` or a trainer."
+                )
             yield record
+
+
+def _wrong_types(record: dict[str, Any]) -> str:
+    """What in ``record`` has a type no writer produces (empty if nothing)."""
+    turns = record["turns"]
+    if not isinstance(turns, list) or not all(isinstance(turn, dict) for turn in turns):
+        return "turns must be a list of objects"
+    for key in ("returns", "success", "policies", "system_prompts", "env_kwargs"):
+        if record.get(key) is not None and not isinstance(record[key], dict):
+            return f"{key} must be an object"
+    if not isinstance(record["agents"], list):
+        return "agents must be a list"
+    return ""
 
 
 def episode_success(record: dict[str, Any]) -> bool | None:
@@ -253,8 +273,27 @@ def build_episodes_page(
     target = Path(out) if out is not None else source.with_suffix(".html")
     data = page_data(records, frames=frames, source=source.name)
     page = render_page(data, title=f"{source.name}: {len(records)} episodes")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    return write_page(target, page)
+
+
+def write_page(target: Path, page: str) -> Path:
+    """Write ``page`` to ``target`` through a ``.partial`` file, so a reader never sees half.
+
+    Raises:
+        ConfigError: If ``target`` cannot be written (a folder, a read-only place).
+    """
     partial = target.with_name(target.name + ".partial")
-    partial.write_text(page, encoding="utf-8")
-    os.replace(partial, target)
+    try:
+        if target.is_dir():
+            raise IsADirectoryError(f"'{target}' is a folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(page, encoding="utf-8")
+        os.replace(partial, target)
+    except OSError as error:
+        with contextlib.suppress(OSError):
+            partial.unlink()
+        reason = error.strerror or str(error)
+        raise ConfigError(
+            f"Cannot write the page to '{target}' ({reason}); pass --out a writable FILE.html."
+        ) from error
     return target

@@ -344,8 +344,6 @@ def build_report(
     config_text, config_source = run_config(folder, config)
     target = Path(out) if out is not None else folder / "report.html"
     page = render_report(folder, rows, config_text, config_source)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    partial.write_text(page, encoding="utf-8")
-    os.replace(partial, target)
-    return target
+    from envalign.training.view.episodes_page import write_page
+
+    return write_page(target, page)
