@@ -221,9 +221,9 @@ def simulate(
     display = _Progress(episodes) if progress else None
 
     def keep(record: Episode) -> None:
-        collected.append(record)
-        if writer is not None:
+        if writer is not None:  # written first: Ctrl-C here never counts an unwritten episode
             writer.write(record)
+        collected.append(record)
         if display is not None:
             display.advance(record)
 

@@ -91,6 +91,29 @@ def test_ctrl_c_keeps_every_finished_episode(tmp_path):
     assert not out.with_name(out.name + ".partial").exists()
 
 
+def test_ctrl_c_while_an_episode_is_written_keeps_the_file_and_result_in_step(
+    tmp_path, monkeypatch
+):
+    from envalign.training.episodes import Episode
+
+    out = tmp_path / "interrupted.jsonl"
+    to_json = Episode.to_json
+    calls = []
+
+    def interrupted_third(self):
+        calls.append(self.seed)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # Ctrl-C while the third episode is serialised
+        return to_json(self)
+
+    monkeypatch.setattr(Episode, "to_json", interrupted_third)
+    result = simulate(ULTIMATUM, "scripted", episodes=10, concurrency=1, out=out, histogram=False)
+    monkeypatch.setattr(Episode, "to_json", to_json)
+    assert result.interrupted
+    written = [e.seed for e in read_episodes(out)]
+    assert written == [e.seed for e in result.episodes] == [0, 1]
+
+
 def test_histogram_png_is_written_next_to_the_output(tmp_path):
     pytest.importorskip("matplotlib")
     out = tmp_path / "runs" / "demo.jsonl"
