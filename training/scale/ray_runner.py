@@ -267,14 +267,21 @@ class RayRunner(Runner):
         ray = import_ray()
         roles = self._roles()
         actor_class = ray.remote(num_cpus=self.worker_cpus, max_restarts=0)(EnvWorker)
-        actor = actor_class.remote(
-            self.env_id,
-            roles,
-            capacity=capacity,
-            env_kwargs=self.env_kwargs,
-            system_prompt=self.system_prompt,
-            history=self.history,
-        )
+        try:
+            actor = actor_class.remote(
+                self.env_id,
+                roles,
+                capacity=capacity,
+                env_kwargs=self.env_kwargs,
+                system_prompt=self.system_prompt,
+                history=self.history,
+            )
+        except TypeError as error:  # Ray could not pickle an argument for the worker
+            raise ConfigError(
+                f"Ray cannot send the environment's arguments or the worker-side policies to an "
+                f"env worker: {str(error).splitlines()[0]} Pass picklable env_kwargs and "
+                "policies, or run without Ray."
+            ) from error
         self._spawned += 1
         return _Slot(self._spawned - 1, actor, capacity)
 

@@ -155,6 +155,21 @@ def test_simulate_on_ray_writes_the_same_episodes(ray_address, tmp_path):
     assert result.retries == 0
 
 
+def test_an_env_kwarg_ray_cannot_pickle_is_a_config_error(ray_address):
+    from envalign.envs.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="Pass picklable env_kwargs"):
+        simulate(
+            "envalign/Arithmetic-v0",
+            "random",
+            episodes=1,
+            ray="auto",
+            workers=1,
+            env_kwargs={"unpicklable": threading.Lock()},
+            histogram=False,
+        )
+
+
 def test_without_ray_the_error_names_the_extra(monkeypatch):
     from envalign.training.scale import RayRunner
 
