@@ -163,7 +163,8 @@ class RayRunner(Runner):
             raise ConfigError(f"workers must be at least 1, got {workers}.")
         if max_retries < 0:
             raise ConfigError(f"max_retries must be >= 0, got {max_retries}.")
-        self.workers = workers
+        #: More workers than episodes in flight would sit idle (and each is a process).
+        self.workers = min(workers, self.concurrency)
         self.address = address
         self.worker_cpus = worker_cpus
         self.max_retries = max_retries

@@ -170,6 +170,13 @@ def test_an_env_kwarg_ray_cannot_pickle_is_a_config_error(ray_address):
         )
 
 
+def test_workers_beyond_the_episodes_in_flight_are_not_started():
+    from envalign.training.scale import RayRunner
+
+    assert RayRunner(ULTIMATUM, "random", concurrency=3, workers=10_000).workers == 3
+    assert RayRunner(ULTIMATUM, "random", concurrency=8, workers=2).workers == 2
+
+
 def test_without_ray_the_error_names_the_extra(monkeypatch):
     from envalign.training.scale import RayRunner
 
