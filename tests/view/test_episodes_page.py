@@ -101,6 +101,17 @@ def test_embedded_json_never_closes_the_script_and_round_trips(text):
     assert json.loads(embedded) == {"t": text}
 
 
+def test_nan_and_infinite_numbers_become_null_so_the_browser_can_parse_the_page():
+    def browser_parse(text):  # JSON.parse rejects NaN and Infinity
+        return json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in page JSON"))
+
+    odd = record(returns={"agent": float("nan")})
+    odd["turns"][0]["reward"] = float("inf")
+    data = page_data([odd], frames=0)
+    assert browser_parse(data["details"][0])["turns"][0]["reward"] is None
+    assert browser_parse(script_json(data))["rows"][0][2] is None
+
+
 def test_template_is_filled_in_one_pass():
     # Agent text that looks like a placeholder must stay text, not pull in another part.
     page = fill_template("{{a}}|{{b}}", {"a": "{{b}}", "b": "B"})

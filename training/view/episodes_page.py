@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 from collections.abc import Iterator
 from dataclasses import fields
@@ -132,7 +133,7 @@ def page_data(
     rows, details = [], []
     for record in records:
         rows.append(_index_row(record, env_index))
-        details.append(json.dumps(_details(record, shared), ensure_ascii=False))
+        details.append(strict_json(_details(record, shared)))
     pictures, notes = _animations(records, frames)
     return {
         "source": source,
@@ -217,9 +218,27 @@ def asset(name: str) -> str:
     return resources.files("envalign.training.view").joinpath(name).read_text(encoding="utf-8")
 
 
+def strict_json(data: Any, **options: Any) -> str:
+    """JSON the browser's ``JSON.parse`` accepts: NaN and infinities (Python writes them) as null."""
+    try:
+        return json.dumps(data, ensure_ascii=False, allow_nan=False, **options)
+    except ValueError:
+        return json.dumps(_finite(data), ensure_ascii=False, allow_nan=False, **options)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value
+
+
 def script_json(data: Any) -> str:
     """JSON that is safe inside a ``<script>`` element: no ``<``, ``>`` or ``&`` survive."""
-    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = strict_json(data, separators=(",", ":"))
     return (
         text.replace("&", "\\u0026")
         .replace("<", "\\u003c")
