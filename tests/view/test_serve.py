@@ -31,3 +31,18 @@ def test_serves_the_page_and_nothing_else(tmp_path):
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.mark.parametrize("taken", [True, False])
+def test_a_port_that_cannot_be_bound_is_a_config_error(tmp_path, taken):
+    from envalign.envs.errors import ConfigError
+
+    page = tmp_path / "page.html"
+    page.write_text("<p>hello</p>", encoding="utf-8")
+    first = page_server(page, 0)
+    port = first.server_address[1] if taken else 70_000
+    try:
+        with pytest.raises(ConfigError, match=f"Cannot serve on 127.0.0.1:{port}"):
+            page_server(page, port)
+    finally:
+        first.server_close()
