@@ -73,9 +73,7 @@ def add_commands(subparsers: Any) -> None:
         "here), ray://HOST:PORT, HOST:PORT, or local (start Ray in this process); models still "
         "generate here in one batch; needs the ray extra",
     )
-    scale.add_argument(
-        "--workers", type=_positive, default=2, help="env worker actors with --ray (default 2)"
-    )
+    scale.add_argument("--workers", type=_positive, help="env worker actors with --ray (default 2)")
     sampling = run.add_argument_group("sampling (LLM policies)")
     sampling.add_argument(
         "--temperature", type=_non_negative, default=0.7, help="0 is greedy (default 0.7)"
@@ -179,6 +177,10 @@ def run_command(args: argparse.Namespace) -> int:
     from envalign.training.rollout import simulate
 
     card = spec(args.env_id)
+    if args.workers is not None and args.ray is None:
+        raise ConfigError(
+            "--workers sets the Ray env workers, so it needs --ray (local, auto or HOST:PORT)."
+        )
     env_kwargs = parse_env_args(args.env_arg)
     try:
         probe = make_raw(args.env_id, **env_kwargs)
@@ -201,7 +203,7 @@ def run_command(args: argparse.Namespace) -> int:
         history=args.history,
         system_prompt=args.system_prompt,
         ray=args.ray,
-        workers=args.workers,
+        workers=args.workers or 2,
     )
     print_summary(result, policies)
     if args.record_video and not result.interrupted:

@@ -162,3 +162,9 @@ def test_workers_must_be_positive(capsys):
     with pytest.raises(SystemExit):
         main(["run", "envalign/Ultimatum-v0", "--ray", "auto", "--workers", "0"])
     assert "--workers" in capsys.readouterr().err
+
+
+def test_workers_without_ray_is_an_error_not_ignored(capsys):
+    assert main(["run", "envalign/Ultimatum-v0", "--workers", "4", "--episodes", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("envalign: error: --workers") and "needs --ray" in err
