@@ -65,6 +65,20 @@ def test_bad_input_is_one_error_line(tmp_path, capsys, command, content, message
 
 
 @pytest.mark.parametrize("command", ["view", "report"])
+def test_a_binary_file_is_one_error_line(tmp_path, capsys, command):
+    binary = b"\x89PNG\r\n\x1a\n\xff\xfe\x00\n"
+    if command == "view":
+        target = tmp_path / "e.jsonl"
+        target.write_bytes(binary)
+    else:
+        target = tmp_path
+        (tmp_path / "metrics.jsonl").write_bytes(binary)
+    assert main([command, str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("envalign: error: ") and "is not JSON" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", ["view", "report"])
 def test_an_out_that_cannot_be_written_is_one_error_line(real_episodes, tmp_path, capsys, command):
     if command == "view":
         source = str(real_episodes)

@@ -54,7 +54,7 @@ def read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 
 
 def _records(path: Path) -> Iterator[dict[str, Any]]:
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8", errors="replace") as handle:  # bad bytes: not JSON
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue

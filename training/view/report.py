@@ -68,7 +68,7 @@ def read_run(run_dir: str | os.PathLike[str]) -> list[dict[str, Any]]:
             "`envalign train` writes one into its run.output_dir."
         )
     rows = []
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8", errors="replace") as handle:  # bad bytes: not JSON
         for number, line in enumerate(handle, start=1):
             if not line.strip() or not line.endswith("\n"):
                 continue
