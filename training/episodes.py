@@ -135,13 +135,26 @@ class EpisodeWriter:
 
     Args:
         path: Final path of the file. Parent folders are created.
+
+    Raises:
+        ConfigError: If the file cannot be written (a folder, a read-only place).
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        from envalign.envs.errors import ConfigError
+
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self.partial = self.path.with_name(self.path.name + ".partial")
-        self._file = open(self.partial, "w", encoding="utf-8")  # noqa: SIM115 - closed in close()
+        try:
+            if self.path.is_dir():
+                raise IsADirectoryError(f"'{self.path}' is a folder")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.partial, "w", encoding="utf-8")  # noqa: SIM115 - see close()
+        except OSError as error:  # checked before any episode runs, not after the last
+            reason = error.strerror or str(error)
+            raise ConfigError(
+                f"Cannot write episodes to '{self.path}' ({reason}); pass a writable FILE.jsonl."
+            ) from error
         self.count = 0
 
     def write(self, episode: Episode) -> None:

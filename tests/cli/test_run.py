@@ -168,3 +168,13 @@ def test_workers_without_ray_is_an_error_not_ignored(capsys):
     assert main(["run", "envalign/Ultimatum-v0", "--workers", "4", "--episodes", "1"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("envalign: error: --workers") and "needs --ray" in err
+
+
+def test_an_out_that_is_a_folder_fails_before_any_episode(tmp_path, capsys):
+    code = main(
+        ["run", "envalign/Ultimatum-v0", "--episodes", "1", "--quiet", "--out", str(tmp_path)]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("envalign: error: Cannot write episodes to") and err.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []
