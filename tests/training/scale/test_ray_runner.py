@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -46,14 +47,23 @@ class RngResponder:
 
 
 def test_an_unreachable_address_is_a_config_error():
-    ray = pytest.importorskip("ray")
-    if ray.is_initialized():
-        pytest.skip("this process already joined a Ray cluster, so the address is not used")
-    from envalign.envs.errors import ConfigError
-    from envalign.training.scale import RayRunner
-
-    with pytest.raises(ConfigError, match="Cannot reach Ray at 'not an address'"):
-        RayRunner(ULTIMATUM, "random", address="not an address").run(range(1))
+    pytest.importorskip("ray")
+    # A fresh interpreter: this one may already have joined the tests' cluster, and then an
+    # address is not used at all.
+    code = (
+        "from envalign.envs.errors import ConfigError\n"
+        "from envalign.training.scale import RayRunner\n"
+        "try:\n"
+        "    RayRunner('envalign/Ultimatum-v0', 'random', address='not an address').run(range(1))\n"
+        "except ConfigError as error:\n"
+        "    print('CONFIG ERROR:', error)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "CONFIG ERROR: Cannot reach Ray at 'not an address'" in done.stdout
 
 
 def test_same_seeds_same_episodes_as_local(ray_address):
