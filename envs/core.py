@@ -53,6 +53,15 @@ class ActContext:
     rng: random.Random = field(default_factory=random.Random)
 
 
+def agent_rng(seed: int | None, agent: str) -> random.Random:
+    """The generator ``agent``'s policy gets in the episode of ``seed``.
+
+    Every place that plays an episode (the runner, Ray workers, video recording, TRL environments)
+    uses it, so a seeded baseline makes the same moves wherever the episode is played.
+    """
+    return random.Random(f"{seed}:{agent}")
+
+
 def read_action(action: Any, max_length: int) -> tuple[str | None, str]:
     """Check an agent's action before the game parses it.
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from envalign.agents.base import Generation, Policy, TurnRequest, valid_actions_of
-from envalign.envs.core import SINGLE_AGENT, ActContext
+from envalign.envs.core import SINGLE_AGENT, ActContext, agent_rng
 from envalign.envs.registry import make, spec
 from envalign.envs.spaces import observation_text
 from envalign.training.episodes import Episode, TurnRecord
@@ -65,11 +65,6 @@ class _Live:
     done: bool = False
     terminated: bool = False
     task_id: str = ""
-
-
-def agent_rng(seed: int, agent: str) -> random.Random:
-    """The generator a baseline gets for ``agent`` in the episode of ``seed`` (same everywhere)."""
-    return random.Random(f"{seed}:{agent}")
 
 
 def info_extras(info: Mapping[str, Any]) -> dict[str, Any]:

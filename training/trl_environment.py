@@ -29,6 +29,7 @@ import random
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from envalign.envs.core import agent_rng
 from envalign.envs.errors import ConfigError
 
 TOOL_INSTRUCTION = (
@@ -75,7 +76,7 @@ class EnvalignToolEnvironment:
         self.reward, self.done, self.steps = 0.0, False, 0
         if self._multi_agent:
             self._observations, self._infos = dict(observation), dict(info)
-            self._rngs = {a: random.Random(f"{seed}:{a}") for a in self._env.possible_agents}
+            self._rngs = {a: agent_rng(seed, a) for a in self._env.possible_agents}
             self._advance_opponents()
         else:
             self._observations, self._infos = {self.agent: observation}, {self.agent: info}

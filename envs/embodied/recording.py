@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from envalign.envs.core import SINGLE_AGENT, ActContext
+from envalign.envs.core import SINGLE_AGENT, ActContext, agent_rng
 from envalign.envs.errors import ConfigError, DependencyNotInstalled
 from envalign.envs.registry import load_entry_point, make_raw, spec
 from envalign.envs.spaces import observation_text
@@ -118,7 +118,7 @@ def _record_parallel(
     env: Any, act: Callable[[ActContext], str], seed: int, pictured: bool, max_frames: int
 ) -> list[np.ndarray]:
     observations, infos = env.reset(seed=seed)
-    rngs = {agent: random.Random(f"{seed}:{agent}") for agent in env.possible_agents}
+    rngs = {agent: agent_rng(seed, agent) for agent in env.possible_agents}
     frames = [_frame(env, pictured, observations)]
     while env.agents and len(frames) < max_frames:
         actions = {

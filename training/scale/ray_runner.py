@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from envalign.agents.base import Generation, SamplingParams, TurnRequest
-from envalign.envs.core import ActContext
+from envalign.envs.core import ActContext, agent_rng
 from envalign.envs.errors import ConfigError, DependencyNotInstalled, RolloutWorkerLost
-from envalign.training.episode_host import PendingTurn, act_by_policy, agent_rng
+from envalign.training.episode_host import PendingTurn, act_by_policy
 from envalign.training.episodes import Episode
 from envalign.training.rollout import PolicyMap, Runner
 from envalign.training.scale.worker import (
