@@ -197,21 +197,9 @@ class ProgressDisplay:
     """
 
     def __init__(self, total: int, done: int) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
+        from envalign.training.summary import progress_bar
 
-        self.progress = Progress(
-            TextColumn("[bold]training"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[stats]}"),
-        )
+        self.progress = progress_bar("training")
         self.task = self.progress.add_task("train", total=total, completed=done, stats="")
         self.progress.start()
         self.held_out = ""

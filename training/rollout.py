@@ -21,7 +21,7 @@ from envalign.envs.registry import EnvCard, spec
 from envalign.training.episode_host import DEFAULT_SYSTEM_PROMPT as DEFAULT_SYSTEM_PROMPT
 from envalign.training.episode_host import EpisodeHost, PendingTurn, act_by_policy
 from envalign.training.episodes import Episode, EpisodeWriter
-from envalign.training.summary import Summary, plot_return_histogram, summarize
+from envalign.training.summary import Summary, plot_return_histogram, progress_bar, summarize
 
 PolicySpec: TypeAlias = "str | Policy"
 PolicyMap: TypeAlias = "PolicySpec | Mapping[str, PolicySpec]"
@@ -280,22 +280,7 @@ class _Progress:
     """A rich progress bar with running return statistics, success rate and tokens/s."""
 
     def __init__(self, total: int) -> None:
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self.progress = Progress(
-            TextColumn("[bold]episodes"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            TextColumn("{task.fields[stats]}"),
-            transient=False,
-        )
+        self.progress = progress_bar("episodes")
         self.task = self.progress.add_task("run", total=total, stats="")
         self.episodes: list[Episode] = []
         self.started = time.monotonic()

@@ -6,8 +6,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from envalign.training.episodes import Episode
+
+if TYPE_CHECKING:
+    from rich.progress import Progress
 
 Z_95 = 1.959963984540054
 
@@ -131,3 +135,19 @@ def _bin_edges(low: float, high: float, count: int = 20) -> list[float]:
         low, high = low - 0.5, high + 0.5
     width = (high - low) / count
     return [low + i * width for i in range(count + 1)]
+
+
+def progress_bar(label: str) -> Progress:
+    """The live bar of runs and training: label, bar, done/total, elapsed, then a ``stats`` text.
+
+    Add tasks with a ``stats`` field (``add_task(..., stats="")``) and update it as work goes on.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(
+        TextColumn(f"[bold]{label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[stats]}"),
+    )
