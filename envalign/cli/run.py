@@ -50,7 +50,7 @@ def add_commands(subparsers: Any) -> None:
     )
     run.add_argument(
         "--history",
-        type=_non_negative_int,
+        type=non_negative_int,
         default=None,
         metavar="N",
         help="earlier exchanges kept in each prompt (default: all; observations are "
@@ -107,7 +107,8 @@ def _positive(text: str) -> int:
     return value
 
 
-def _non_negative_int(text: str) -> int:
+def non_negative_int(text: str) -> int:
+    """An argparse type: an integer >= 0 (``envalign view`` uses it too)."""
     value = int(text)
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")

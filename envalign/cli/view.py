@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from envalign.cli.run import non_negative_int
+
 
 def add_commands(subparsers: Any) -> None:
     """Add ``view`` and ``report``."""
@@ -22,7 +24,7 @@ def add_commands(subparsers: Any) -> None:
     view.add_argument("--out", metavar="FILE.html", help="the page (default: EPISODES.html)")
     view.add_argument(
         "--frames",
-        type=_non_negative,
+        type=non_negative_int,
         default=50,
         metavar="N",
         help="replay the first N episodes of environments that render pictures into GIFs "
@@ -53,15 +55,11 @@ def _serve_arguments(parser: argparse.ArgumentParser) -> None:
         "--serve", action="store_true", help="also serve the page on localhost until Ctrl-C"
     )
     parser.add_argument(
-        "--port", type=_non_negative, default=8000, help="port for --serve (default 8000; 0: any)"
+        "--port",
+        type=non_negative_int,
+        default=8000,
+        help="port for --serve (default 8000; 0: any)",
     )
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
-    return value
 
 
 def view_command(args: argparse.Namespace) -> int:
