@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_CORE := $(VENV)/.stamp-core
 STAMP_DEMO := $(VENV)/.stamp-demo
 STAMP_DEV := $(VENV)/.stamp-dev
-DEMO_EXTRAS := train,tools,embodied,langchain,ray
+DEMO_EXTRAS := train,tools,embodied,langchain,ray,openspiel,scienceworld
 # torch is pinned so pip takes the local CPU build instead of downloading a multi-GB CUDA one.
 TORCH := torch==2.13.0
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
@@ -26,7 +26,7 @@ $(STAMP_DEMO): pyproject.toml setup.py | $(BIN)/python
 	touch $@ $(STAMP_CORE)
 
 $(STAMP_DEV): $(STAMP_DEMO) examples/plugin_env/pyproject.toml
-	$(PIP) install -e ".[$(DEMO_EXTRAS),dev,trl]"
+	$(PIP) install -e ".[$(DEMO_EXTRAS),dev,trl,textworld,textarena]"
 	$(PIP) install ./examples/plugin_env
 	touch $@
 
@@ -35,6 +35,7 @@ setup: $(STAMP_CORE)
 setup-dev: $(STAMP_DEV)
 
 demo: $(STAMP_DEMO)
+	@bash scripts/ensure-java.sh
 	@$(BIN)/python scripts/demo.py
 
 lint: $(STAMP_DEV)
@@ -47,6 +48,7 @@ typecheck: $(STAMP_DEV)
 test: $(STAMP_DEV)
 	bash scripts/ensure-docker.sh
 	bash scripts/ensure-browser.sh
+	bash scripts/ensure-java.sh
 	@if docker info >/dev/null 2>&1; then $(BIN)/envalign sandbox build-image; fi
 	$(MAKE) --no-print-directory lint typecheck
 	$(BIN)/python -m pytest -p no:cacheprovider -q -ra $(PYTEST_ARGS)

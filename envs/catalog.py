@@ -13,6 +13,7 @@ FAMILY_CATALOGS = (
     "envalign.envs.social.catalog",
     "envalign.envs.tools.catalog",
     "envalign.envs.embodied.catalog",
+    "envalign.envs.external.catalog",
 )
 
 

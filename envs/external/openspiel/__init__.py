@@ -1,0 +1,1 @@
+"""OpenSpiel's games (``pip install "envalign[openspiel]"``) as envalign PettingZoo games in text."""
