@@ -111,13 +111,13 @@ def _bca_bounds(data: np.ndarray, alpha: float, seed: int, resamples: int) -> tu
             n_resamples=resamples,
             confidence_level=1 - alpha,
             method="BCa",
-            **_scipy_rng(seed),
+            **scipy_rng(seed),
         )
     return float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
-def _scipy_rng(seed: int) -> dict[str, Any]:
-    """The seeding keyword scipy's resampling functions take (``rng`` since 1.15)."""
+def scipy_rng(seed: int) -> dict[str, Any]:
+    """Keyword arguments that seed scipy's resampling functions (``rng`` since scipy 1.15)."""
     if "rng" in inspect.signature(scipy_stats.bootstrap).parameters:
         return {"rng": _rng(seed)}
     return {"random_state": _rng(seed)}
