@@ -80,6 +80,9 @@ class EnvCard:
 
 
 _CATALOG: dict[str, EnvCard] = {}
+#: ``prefix -> "module:function"`` for ids written ``prefix:rest`` that no catalog entry holds; the
+#: function returns the card of such an id (``openenv:ws://HOST:PORT``: envalign.envs.remote).
+ID_FORMS: dict[str, EntryPoint] = {"openenv": "envalign.envs.remote.env:remote_card"}
 _current_source = "envalign"
 
 
@@ -222,6 +225,9 @@ def spec(env_id: str) -> EnvCard:
     """
     from envalign.envs.plugins import load_plugins
 
+    prefix, separator, _ = env_id.partition(":")
+    if separator and prefix in ID_FORMS:
+        return load_entry_point(ID_FORMS[prefix])(env_id)
     load_plugins()
     try:
         return _CATALOG[env_id]
@@ -250,6 +256,8 @@ def make(env_id: str, *, form: Literal["parallel", "aec"] = "parallel", **kwargs
         A ``gymnasium.Env`` or a PettingZoo ``ParallelEnv`` / ``AECEnv``.
     """
     card = spec(env_id)
+    if env_id not in _CATALOG:  # an ID_FORMS id: in no upstream registry
+        return load_entry_point(card.entry_point)(**{**card.kwargs, **kwargs})
     if card.multi_agent:
         import pettingzoo
 

@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "envalign.cli.sandbox",
     "envalign.cli.train",
     "envalign.cli.view",
+    "envalign.cli.serve",
 )
 
 
