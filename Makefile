@@ -23,6 +23,7 @@ $(STAMP_CORE): pyproject.toml setup.py | $(BIN)/python
 $(STAMP_DEMO): pyproject.toml setup.py | $(BIN)/python
 	$(PIP) install $(TORCH)
 	$(PIP) install -e ".[$(DEMO_EXTRAS)]"
+	$(PIP) install -e ".[serve]" && $(PIP) install --no-deps openenv==0.10.0
 	touch $@ $(STAMP_CORE)
 
 $(STAMP_DEV): $(STAMP_DEMO) examples/plugin_env/pyproject.toml
