@@ -5,6 +5,8 @@ compact JSON in a ``<script type="application/json">``. The list holds a small i
 and is rendered virtualised; an episode's turns stay a JSON string until it is opened, so ten
 thousand episodes load and filter without freezing the page. Embodied episodes are replayed to an
 animated GIF (see :mod:`envalign.training.view.replay`) for the first ``frames`` of them.
+A link's fragment (``#env=ID&seed=1-5&policy.AGENT=NAME``) opens the page filtered (see
+:mod:`envalign.training.view.links`).
 
 All text is inserted with ``textContent``: agent text is untrusted and never becomes markup.
 """
@@ -122,6 +124,9 @@ def page_data(
 ) -> dict[str, Any]:
     """The JSON the page embeds: an index row per episode, details as strings, and GIFs.
 
+    ``policies`` holds each episode's ``{agent: policy}``, for the page's link filters
+    (``#policy.AGENT=NAME``, see :mod:`envalign.training.view.links`).
+
     Args:
         records: Episode records (see :func:`read_records`).
         frames: Replay the first this-many episodes of environments that render ``rgb_array``.
@@ -130,16 +135,18 @@ def page_data(
     envs = sorted({str(record["env_id"]) for record in records})
     env_index = {env: number for number, env in enumerate(envs)}
     shared: dict[str, int] = {}
-    rows, details = [], []
+    rows, details, policies = [], [], []
     for record in records:
         rows.append(_index_row(record, env_index))
         details.append(strict_json(_details(record, shared)))
+        policies.append({str(k): str(v) for k, v in (record.get("policies") or {}).items()})
     pictures, notes = _animations(records, frames)
     return {
         "source": source,
         "envs": envs,
         "rows": rows,
         "details": details,
+        "policies": policies,
         "shared": [json.loads(text) for text in shared],
         "gifs": pictures,
         "gifNotes": notes,

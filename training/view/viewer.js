@@ -29,7 +29,7 @@
   let sortColumn = -1;
   let sortAscending = true;
   let selected = -1;
-  const state = { loadMs: 0, filterMs: 0, visibleCount: count, renderedRows: 0, opened: -1 };
+  const state = { loadMs: 0, filterMs: 0, visibleCount: count, renderedRows: 0, opened: -1, link: "" };
   window.envalignViewer = state;
 
   function el(tag, className, text) {
@@ -104,6 +104,7 @@
       if (wanted !== undefined && r[3] !== wanted) continue;
       if (r[2] < floor) continue;
       if (needle && keys[i].indexOf(needle) < 0 && !(inTurns && turnKeys[i].indexOf(needle) >= 0)) continue;
+      if (link !== null && !link.matches(i)) continue;
       kept[n++] = i;
     }
     visible = kept.slice(0, n);
@@ -114,6 +115,78 @@
     state.visibleCount = n;
     status.textContent = n + " of " + count + " episodes \u00b7 filtered in " + state.filterMs.toFixed(1) + " ms";
   }
+
+  // ---- links: #env=ID&seed=1,4-6&policy=NAME&policy.AGENT=NAME&success=1&min=X&q=TEXT&episode=N ----
+  // (written by envalign.training.view.links.viewer_link). Seeds and policies have no control on the
+  // page: they show as a "link" note with a button that drops them.
+  let link = null;
+  const linkNote = document.getElementById("link-filter");
+  const linkText = document.getElementById("link-text");
+
+  function parseSeeds(text) {
+    const spans = [];
+    for (const part of text.split(",")) {
+      const match = /^\s*(\d+)\s*(?:-\s*(\d+))?\s*$/.exec(part);
+      if (match) spans.push([Number(match[1]), Number(match[2] === undefined ? match[1] : match[2])]);
+    }
+    return spans;
+  }
+
+  function readLink() {
+    const params = new URLSearchParams(location.hash.slice(1));
+    const seeds = params.has("seed") ? parseSeeds(params.get("seed")) : null;
+    const wanted = []; // [agent or null, policy]
+    for (const [key, value] of params) {
+      if (key === "policy") wanted.push([null, value]);
+      else if (key.startsWith("policy.")) wanted.push([key.slice(7), value]);
+    }
+    const about = [];
+    if (seeds !== null) about.push("seed " + params.get("seed"));
+    for (const [agent, name] of wanted) about.push((agent === null ? "a policy" : agent) + " = " + name);
+    link = seeds === null && wanted.length === 0 ? null : {
+      about: about.join(" \u00b7 "),
+      matches(i) {
+        if (seeds !== null && !seeds.some(([low, high]) => rows[i][1] >= low && rows[i][1] <= high)) return false;
+        const played = data.policies ? data.policies[i] : {};
+        return wanted.every(([agent, name]) => (agent === null ? Object.values(played).includes(name) : played[agent] === name));
+      },
+    };
+    if (params.has("env")) {
+      const index = data.envs.indexOf(params.get("env"));
+      if (index < 0) {
+        const none = { about: "environment " + params.get("env") + " (not in this file)", matches: () => false };
+        link = link === null ? none : { about: link.about + " \u00b7 " + none.about, matches: () => false };
+        envFilter.value = "";
+      } else envFilter.value = String(index);
+    }
+    if (params.has("success")) successFilter.value = params.get("success");
+    if (params.has("min")) minReturn.value = params.get("min");
+    if (params.has("q")) search.value = params.get("q");
+    linkNote.hidden = link === null;
+    linkText.textContent = link === null ? "" : link.about;
+    state.link = link === null ? "" : link.about;
+    applyFilter();
+    const episode = params.get("episode");
+    if (episode !== null && /^\d+$/.test(episode) && Number(episode) < count) openEpisode(Number(episode));
+  }
+
+  function linkHash(index) {
+    const params = new URLSearchParams(location.hash.slice(1));
+    if (link === null) {
+      for (const key of [...params.keys()]) if (key === "seed" || key.startsWith("policy")) params.delete(key);
+    }
+    params.set("episode", String(index));
+    return "#" + params.toString().replace(/\+/g, "%20");
+  }
+
+  document.getElementById("clear-link").addEventListener("click", () => {
+    link = null;
+    linkNote.hidden = true;
+    state.link = "";
+    history.replaceState(null, "", selected >= 0 ? linkHash(selected) : location.pathname + location.search);
+    applyFilter();
+  });
+  window.addEventListener("hashchange", readLink);
 
   function sortVisible() {
     if (sortColumn < 0) return;
@@ -266,7 +339,7 @@
     body.append(lanes(episode, shared));
     detail.replaceChildren(body);
     detail.scrollTop = 0;
-    history.replaceState(null, "", "#episode=" + index);
+    history.replaceState(null, "", linkHash(index));
   }
 
   // Arrow keys (or j/k) step through the filtered list when no input has the focus.
@@ -290,8 +363,6 @@
     option.value = String(i);
     envFilter.append(option);
   });
-  applyFilter();
-  const wanted = /episode=(\d+)/.exec(location.hash);
-  if (wanted && Number(wanted[1]) < count) openEpisode(Number(wanted[1]));
+  readLink();
   state.loadMs = performance.now() - started;
 })();
