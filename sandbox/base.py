@@ -11,7 +11,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from envalign.envs.errors import ConfigError
+from envalign.errors import ConfigError
 
 #: Files to put in the work dir before a run: relative path -> content (str is UTF-8 encoded).
 FileMap = Mapping[str, "str | bytes"]
@@ -178,8 +178,10 @@ def encode_files(files: FileMap | None) -> dict[str, bytes]:
     encoded: dict[str, bytes] = {}
     for path, content in (files or {}).items():
         parts = path.split("/")
-        if not path or path.startswith("/") or ".." in parts:
-            raise ConfigError(f"File path {path!r} must be relative to the work dir, without '..'.")
+        if not path or path.startswith("/") or ".." in parts or "\0" in path:
+            raise ConfigError(
+                f"File path {path!r} must be relative to the work dir, without '..' or NUL."
+            )
         encoded[path] = content.encode() if isinstance(content, str) else bytes(content)
     return encoded
 

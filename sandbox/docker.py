@@ -20,7 +20,7 @@ import weakref
 from pathlib import Path
 from typing import Any
 
-from envalign.envs.errors import SandboxError, SandboxUnavailable
+from envalign.errors import ConfigError, SandboxError, SandboxUnavailable
 from envalign.sandbox.base import (
     WORK_DIR,
     ExecResult,
@@ -38,6 +38,36 @@ OWNER_HOST_LABEL = "envalign.owner_host"
 SERVER_OVERHEAD_MB = 48
 TMP_MB = 16
 SHM_MB = 8
+#: Files (inodes) that /tmp and /dev/shm may hold; the work dir's count is a parameter.
+SCRATCH_FILES = 1024
+#: Kernel memory one tmpfs file may cost (inode, dentry, a 255-byte name), measured at ~1.3 KiB.
+#: The container's memory includes it for every file its tmpfs mounts may hold, so files left in
+#: the work dir can never take memory the next run needs.
+FILE_COST_BYTES = 2048
+#: Paths of /proc and /sys hidden inside the container: Docker's defaults plus what tells about
+#: the host's kernel, firmware and hardware.
+MASKED_PATHS = (
+    "/proc/asound",
+    "/proc/acpi",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/proc/kallsyms",
+    "/proc/modules",
+    "/proc/slabinfo",
+    "/proc/vmallocinfo",
+    "/sys/firmware",
+    "/sys/kernel",
+    "/sys/module",
+    "/sys/power",
+    "/sys/hypervisor",
+    "/sys/devices/virtual/dmi",
+    "/sys/devices/virtual/powercap",
+)
 #: Largest answer accepted from a server (a 64 MiB download in base64 fits).
 MAX_MESSAGE_BYTES = 256 << 20
 #: Seconds the host waits past an execution's wall time before it gives the server up.
@@ -56,23 +86,30 @@ class DockerSandbox(Sandbox):
     """A session in a hardened Docker container with a warm execution server.
 
     The container has no network, runs as a non-root user with every capability dropped and
-    ``no-new-privileges``, a read-only root filesystem, size-bounded tmpfs for ``/work``, ``/tmp``
-    and ``/dev/shm``, limits on pids, memory (swap off) and CPU, ``nofile``/``fsize`` ulimits,
-    an init that reaps zombies, labels that mark it as envalign's, and none of the host's
-    environment variables. When the code kills the server, the run reports it and the next call
-    starts a fresh container.
+    ``no-new-privileges``, a read-only root filesystem, tmpfs for ``/work``, ``/tmp`` and
+    ``/dev/shm`` bounded in size and in number of files, limits on pids, memory (swap off) and
+    CPU, ``nofile``/``fsize`` ulimits, the host's kernel and hardware details masked in ``/proc``
+    and ``/sys``, labels that mark it as envalign's, and none of the host's environment
+    variables. The execution server is the container's PID 1 (signals from inside cannot stop it,
+    it cannot be ptrace-attached) and cleans what a run leaves outside the work dir: processes,
+    ``/tmp``, ``/dev/shm``, POSIX and SysV IPC. If the server stops anyway (the container killed
+    from outside), the run reports it and the next call starts a fresh container.
 
     Args:
         image: Image tag; defaults to the one ``envalign sandbox build-image`` builds.
         limits: Default limits of each run; the container's memory and pids limits follow them.
         work_dir_mb: Size of the writable work dir.
+        work_dir_files: Files and directories the work dir may hold.
         cpus: CPU quota of the container, in CPUs.
         keep_files: Keep files of the work dir between runs (until ``reset()``); when False,
             every run starts with an empty work dir.
+        runtime: OCI runtime of the container, e.g. ``"runsc"`` for gVisor (stronger isolation,
+            slower); the engine's default (runc) when None. ``envalign sandbox doctor --runtime``
+            checks that the engine has it.
         client: A ``docker.DockerClient``; one from the environment by default.
 
     Raises:
-        SandboxUnavailable: If no engine answers or the image is missing.
+        SandboxUnavailable: If no engine answers, the image or the runtime is missing.
     """
 
     def __init__(
@@ -81,8 +118,10 @@ class DockerSandbox(Sandbox):
         limits: Limits | None = None,
         *,
         work_dir_mb: int = 64,
+        work_dir_files: int = 32768,
         cpus: float = 1.0,
         keep_files: bool = True,
+        runtime: str | None = None,
         client: Any = None,
     ) -> None:
         from envalign.sandbox.image import default_image, docker_client, image_exists
@@ -90,22 +129,38 @@ class DockerSandbox(Sandbox):
         self.image = image or default_image()
         self.limits = limits or Limits()
         self.work_dir_mb = work_dir_mb
+        self.work_dir_files = work_dir_files
+        self.runtime = runtime
         self.cpus = cpus
         self.keep_files = keep_files
+        self._owns_client = client is None
         self._client = client or docker_client()
         self._lock = threading.RLock()
         self._container: Any = None
         self._socket: socket.socket | None = None
         self._broken = False
         self._closed = False
-        if not image_exists(self._client, self.image):
-            raise SandboxUnavailable(
-                f"The sandbox image {self.image} is missing. Build it with "
-                "`envalign sandbox build-image`."
-            )
-        collect_leftovers_once(self._client)
-        _LIVE.add(self)
-        self._start()
+        try:
+            if not image_exists(self._client, self.image):
+                raise SandboxUnavailable(
+                    f"The sandbox image {self.image} is missing. Build it with "
+                    "`envalign sandbox build-image`."
+                )
+            if runtime is not None:
+                known = self._client.info().get("Runtimes", {})
+                if runtime not in known:
+                    raise SandboxUnavailable(
+                        f"The Docker engine has no runtime {runtime!r} (it has: {sorted(known)}); "
+                        "see docs/sandbox_isolation.md to install one."
+                    )
+            collect_leftovers_once(self._client)
+            _LIVE.add(self)
+            self._start()
+        except BaseException:
+            _LIVE.discard(self)
+            if self._owns_client:
+                self._client.close()
+            raise
 
     # ------------------------------------------------------------ public API
 
@@ -122,6 +177,7 @@ class DockerSandbox(Sandbox):
         spec = get_language(language)
         limits = limits or self.limits
         stdin_bytes = stdin.encode() if isinstance(stdin, str) else (stdin or b"")
+        encoded_files = self._b64_files(files)
         request = {
             "op": "run",
             "code": code_or_command,
@@ -130,10 +186,11 @@ class DockerSandbox(Sandbox):
                 "command": list(spec.command),
                 "fork_python": spec.fork_python,
             },
-            "files": _b64_files(files),
+            "files": encoded_files,
             "stdin": base64.b64encode(stdin_bytes).decode(),
             "limits": limits.to_dict(),
             "keep_files": self.keep_files,
+            "probe_mb": self.limits.memory_mb,
         }
         try:
             response = self._call(request, timeout=limits.wall_time_s + GRACE_S)
@@ -144,9 +201,20 @@ class DockerSandbox(Sandbox):
                 "the next call starts a fresh one with an empty work dir.\n",
                 exit_code=-9,
             )
+        if not response.get("ok"):
+            raise SandboxError(f"The sandbox refused the run: {response.get('error')}")
+        stderr = decode_output(base64.b64decode(response["stderr"]))
+        if response.get("poisoned"):
+            # What this run left (files, kernel memory) keeps the memory full: the next call
+            # starts a fresh container, so no later run is charged for it.
+            self._broken = True
+            stderr += (
+                "[envalign sandbox] this run filled the sandbox's memory; the session is "
+                "replaced by a fresh one with an empty work dir.\n"
+            )
         return ExecResult(
             stdout=decode_output(base64.b64decode(response["stdout"])),
-            stderr=decode_output(base64.b64decode(response["stderr"])),
+            stderr=stderr,
             exit_code=int(response["exit_code"]),
             timed_out=bool(response["timed_out"]),
             oom_killed=bool(response["oom_killed"]),
@@ -156,7 +224,7 @@ class DockerSandbox(Sandbox):
 
     def upload(self, files: FileMap) -> None:
         """Write files into the work dir."""
-        self._call_or_raise({"op": "upload", "files": _b64_files(files)})
+        self._call_or_raise({"op": "upload", "files": self._b64_files(files)})
 
     def download(self, path: str) -> bytes:
         """Return a file of the work dir (path relative to it)."""
@@ -185,6 +253,8 @@ class DockerSandbox(Sandbox):
         with self._lock:
             self._closed = True
             self._stop_container()
+            if self._owns_client:
+                self._client.close()  # its connection pool holds sockets
         _LIVE.discard(self)
 
     @property
@@ -200,6 +270,33 @@ class DockerSandbox(Sandbox):
     def processes(self) -> list[int]:
         """Return the pids alive in the container besides init and the server (for checks)."""
         return list(self._call_or_raise({"op": "processes"})["pids"])
+
+    def _b64_files(self, files: FileMap | None) -> dict[str, str]:
+        """Encode files for the server after checking they fit the work dir and the limits.
+
+        Raises:
+            ConfigError: If a path is invalid, or the files are too many or too large.
+        """
+        encoded = encode_files(files)
+        largest = self.limits.file_size_mb << 20
+        for path, data in encoded.items():
+            if len(data) > largest:
+                raise ConfigError(
+                    f"File {path!r} has {len(data)} bytes, more than Limits.file_size_mb "
+                    f"({self.limits.file_size_mb} MiB) allows."
+                )
+        total = sum(len(data) for data in encoded.values())
+        if total > self.work_dir_mb << 20:
+            raise ConfigError(
+                f"The files hold {total} bytes, more than the work dir's {self.work_dir_mb} MiB; "
+                "pass DockerSandbox(work_dir_mb=...) to make it larger."
+            )
+        if len(encoded) > self.work_dir_files:
+            raise ConfigError(
+                f"{len(encoded)} files are more than the work dir holds ({self.work_dir_files}); "
+                "pass DockerSandbox(work_dir_files=...) to allow more."
+            )
+        return {path: base64.b64encode(data).decode() for path, data in encoded.items()}
 
     # ------------------------------------------------------------ container
 
@@ -234,19 +331,29 @@ class DockerSandbox(Sandbox):
 
         api = self._client.api
         limits = self.limits
-        memory_mb = limits.memory_mb + self.work_dir_mb + TMP_MB + SHM_MB + SERVER_OVERHEAD_MB
+        files = self.work_dir_files + 2 * SCRATCH_FILES
+        memory_mb = (
+            limits.memory_mb
+            + self.work_dir_mb
+            + TMP_MB
+            + SHM_MB
+            + SERVER_OVERHEAD_MB
+            + (files * FILE_COST_BYTES >> 20)
+        )
         file_size = limits.file_size_mb << 20
         uid = SANDBOX_UID
+        work_dir = f"size={self.work_dir_mb}m,nr_inodes={self.work_dir_files}"
         host_config = api.create_host_config(
             auto_remove=True,
-            init=True,
+            init=False,  # the server is PID 1: see server.serve
             network_mode="none",
             read_only=True,
             tmpfs={
-                WORK_DIR: f"size={self.work_dir_mb}m,uid={uid},gid={uid},mode=0700,exec",
-                "/tmp": f"size={TMP_MB}m,mode=1777",
+                WORK_DIR: f"{work_dir},uid={uid},gid={uid},mode=0700,exec",
+                "/tmp": f"size={TMP_MB}m,nr_inodes={SCRATCH_FILES},mode=1777",
+                "/dev/shm": f"size={SHM_MB}m,nr_inodes={SCRATCH_FILES},mode=1777",
             },
-            shm_size=f"{SHM_MB}m",
+            runtime=self.runtime,
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
             pids_limit=limits.processes + 4,
@@ -259,6 +366,7 @@ class DockerSandbox(Sandbox):
                 docker.types.Ulimit(name="core", soft=0, hard=0),
             ],
         )
+        host_config["MaskedPaths"] = list(MASKED_PATHS)
         created = api.create_container(
             self.image,
             command=["python3", "-I", "-c", _SERVER_SOURCE],
@@ -380,10 +488,6 @@ class DockerSandbox(Sandbox):
             chunks.append(chunk)
             size -= len(chunk)
         return b"".join(chunks)
-
-
-def _b64_files(files: FileMap | None) -> dict[str, str]:
-    return {path: base64.b64encode(data).decode() for path, data in encode_files(files).items()}
 
 
 def collect_leftovers(client: Any, *, everything: bool = False) -> list[str]:

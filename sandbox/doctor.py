@@ -64,8 +64,10 @@ def live_checks(client: Any, image: str) -> list[Check]:
             ("read-only root", lambda: _fails(box, "touch /etc/envalign-probe")),
             ("capabilities dropped", lambda: _status_field(box, "CapEff", "0000000000000000")),
             ("no-new-privileges", lambda: _status_field(box, "NoNewPrivs", "1")),
-            ("init reaps zombies", lambda: _probe(box, "cat /proc/1/comm", _is_init)),
+            ("server is PID 1 and reaps orphans", lambda: _server_is_init(box)),
             ("server out of the code's reach", lambda: _server_protected(box)),
+            ("SysV IPC and /dev/shm cleared after a run", lambda: _ipc_cleared(box)),
+            ("host kernel details masked", lambda: _masked(box)),
             ("host environment hidden", lambda: _no_host_env(box)),
             ("limits set by the engine", lambda: _engine_limits(config)),
             (
@@ -100,8 +102,39 @@ def _fails(box: Any, command: str) -> tuple[bool, str]:
     return result.exit_code != 0, result.stderr.strip()[:120]
 
 
-def _is_init(comm: str) -> bool:
-    return comm.strip() in ("docker-init", "tini", "init")
+ORPHAN_ZOMBIES = (
+    "import os, time\nif os.fork() == 0:\n    if os.fork() == 0:\n        os._exit(0)\n"
+    "    os._exit(0)\nos.wait()\ntime.sleep(0.3)\n"
+    "states = [open(f'/proc/{p}/stat').read().rsplit(')', 1)[1].split()[0]\n"
+    "          for p in os.listdir('/proc') if p.isdigit()]\n"
+    "print(open('/proc/1/comm').read().strip(), states.count('Z'))"
+)
+
+
+def _server_is_init(box: Any) -> tuple[bool, str]:
+    comm, _, zombies = box.run(ORPHAN_ZOMBIES).stdout.strip().partition(" ")
+    return comm == "python3" and zombies == "0", f"PID 1 is {comm}, orphan zombies left: {zombies}"
+
+
+def _ipc_cleared(box: Any) -> tuple[bool, str]:
+    box.run(
+        "import ctypes; ctypes.CDLL(None).shmget(0x5EED, 4096, 0o1600); "
+        "open('/dev/shm/probe', 'w').write('x')"
+    )
+    left = box.run(
+        "cat /proc/sysvipc/shm | tail -n +2 | wc -l; ls /dev/shm | wc -l", language="bash"
+    )
+    counts = left.stdout.split()
+    return counts == ["0", "0"], f"segments, files left: {counts}"
+
+
+def _masked(box: Any) -> tuple[bool, str]:
+    result = box.run(
+        "import os\nprint(len(os.listdir('/sys/kernel')) + len(os.listdir('/sys/firmware')),"
+        " os.path.exists('/proc/kcore') and len(open('/proc/kcore', 'rb').read(1)))"
+    )
+    ok = result.stdout in ("0 0\n", "0 False\n")
+    return ok, "/sys/kernel, /sys/firmware and /proc/kcore are empty" if ok else result.stdout
 
 
 def _no_tcp(box: Any) -> tuple[bool, str]:
@@ -138,7 +171,7 @@ def _engine_limits(config: dict[str, Any]) -> tuple[bool, str]:
         "pids": bool(host.get("PidsLimit")),
         "memory=swap": host.get("Memory") and host.get("Memory") == host.get("MemorySwap"),
         "cpu quota": bool(host.get("NanoCpus")),
-        "init": bool(host.get("Init")),
+        "masked /sys/kernel": "/sys/kernel" in (host.get("MaskedPaths") or []),
         "label": config["Config"]["Labels"].get("envalign.sandbox") == "1",
     }
     missing = [name for name, ok in checks.items() if not ok]
@@ -204,5 +237,12 @@ def _disk_bounded(box: Any) -> tuple[bool, str]:
 
 
 def _server_protected(box: Any) -> tuple[bool, str]:
-    result = box.run("import os; os.listdir(f'/proc/{os.getppid()}/fd')")
-    return "PermissionError" in result.stderr, "its /proc/<pid>/fd is closed to the code"
+    fds = box.run("import os; os.listdir(f'/proc/{os.getppid()}/fd')")
+    ptrace = box.run(
+        "import ctypes; libc = ctypes.CDLL(None, use_errno=True); "
+        "print(libc.ptrace(16, 1, 0, 0), ctypes.get_errno())"
+    )
+    killed = box.run("import os; os.kill(1, 9); os.kill(1, 15); print('sent')")
+    ok = "PermissionError" in fds.stderr and ptrace.stdout == "-1 1\n" and box.healthy
+    detail = "its /proc/1/fd closed, ptrace refused (EPERM), SIGKILL/SIGTERM from code dropped"
+    return ok and killed.stdout == "sent\n", detail

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from envalign.envs.errors import ConfigError, SandboxUnavailable
+from envalign.errors import ConfigError, SandboxUnavailable
 
 IMAGE_NAME = "envalign-sandbox"
 IMAGE_REVISION = 1

@@ -22,7 +22,7 @@ import uuid
 import warnings
 from pathlib import Path
 
-from envalign.envs.errors import SandboxError
+from envalign.errors import SandboxError
 from envalign.sandbox.base import (
     ExecResult,
     FileMap,

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from envalign.envs.errors import ConfigError, SandboxError
+from envalign.errors import ConfigError, SandboxError
 from envalign.sandbox.base import Limits, Sandbox
 
 

@@ -23,6 +23,7 @@ import resource
 import select
 import shutil
 import signal
+import stat
 import struct
 import sys
 import time
@@ -30,7 +31,7 @@ import traceback
 
 WORK = "/work"
 SCRATCH = "/tmp/.envalign-run"  # source files of non-Python runs
-CLEAN_DIRS = ("/tmp", "/dev/shm")
+CLEAN_DIRS = ("/tmp", "/dev/shm", "/dev/mqueue")  # POSIX message queues live in /dev/mqueue
 CHILD_ENV = {
     "PATH": "/usr/local/bin:/usr/bin:/bin",
     "HOME": WORK,
@@ -39,7 +40,10 @@ CHILD_ENV = {
 }
 MEMORY_ERROR_MARK = b"M"
 PR_SET_DUMPABLE = 4
-IGNORED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT)
+IGNORED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGXFSZ)
+IPC_RMID = 0
+#: /proc listing of each SysV IPC kind -> the libc call that removes one object by id.
+SYSV_IPC = (("shm", "shmctl"), ("sem", "semctl"), ("msg", "msgctl"))
 
 
 def set_dumpable(dumpable):
@@ -96,8 +100,8 @@ def other_processes():
         if not entry.isdigit() or int(entry) in (1, me):
             continue
         try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                state = stat.read().rsplit(b")", 1)[1].split()[0]
+            with open(f"/proc/{entry}/stat", "rb") as status_file:
+                state = status_file.read().rsplit(b")", 1)[1].split()[0]
         except (OSError, IndexError):
             continue
         if state not in (b"Z", b"X"):
@@ -105,10 +109,15 @@ def other_processes():
     return pids
 
 
-def kill_everything(deadline_s=3.0):
-    """SIGKILL every process except init and this server until none is left (fork bombs too)."""
+def kill_everything(deadline_s=3.0, keep=None):
+    """SIGKILL every process except this server (PID 1) until none is left (fork bombs too).
+
+    Zombies are reaped on the way (the server is the container's init), except ``keep``: the
+    execution's own child, whose exit status the execution still has to read.
+    """
     end = time.monotonic() + deadline_s
     while True:
+        reap_zombies(keep)
         if not other_processes() or time.monotonic() > end:
             return
         try:
@@ -116,6 +125,47 @@ def kill_everything(deadline_s=3.0):
         except OSError:
             pass
         time.sleep(0.001)
+
+
+def reap_zombies(keep=None):
+    """Collect every exited child of this server but ``keep`` (orphans are adopted by PID 1)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == keep:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as status_file:
+                state = status_file.read().rsplit(b")", 1)[1].split()[0]
+            if state == b"Z":
+                os.waitpid(int(entry), os.WNOHANG)
+        except (OSError, IndexError):
+            continue
+
+
+def remove_sysv_ipc():
+    """Remove every SysV shared memory segment, semaphore set and message queue of the container.
+
+    They outlive the processes that made them, so without this a run could leave a message for a
+    later run (or a later episode on the same pooled container). Every process is dead by now.
+    """
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+    except (ImportError, OSError):
+        return
+    for kind, remover in SYSV_IPC:
+        try:
+            with open(f"/proc/sysvipc/{kind}") as listing:
+                rows = listing.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 1 and fields[1].isdigit():
+                if kind == "sem":
+                    getattr(libc, remover)(int(fields[1]), 0, IPC_RMID)
+                else:
+                    getattr(libc, remover)(int(fields[1]), IPC_RMID, None)
 
 
 def empty_dir(path, keep=None):
@@ -171,8 +221,32 @@ def write_files(files):
     for relative, encoded in (files or {}).items():
         path = safe_path(relative)
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "wb") as handle:
+        if os.path.lexists(path) and not stat_is_regular(os.lstat(path)):
+            raise ValueError(f"{relative!r} exists and is not a regular file")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK
+        descriptor = os.open(path, flags, 0o644)
+        with open(descriptor, "wb") as handle:
+            if not stat_is_regular(os.fstat(descriptor)):
+                raise ValueError(f"{relative!r} exists and is not a regular file")
             handle.write(base64.b64decode(encoded))
+
+
+def read_file(relative):
+    """Return the bytes of a regular file of the work dir; never blocks (FIFOs, devices)."""
+    path = safe_path(relative)
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except IsADirectoryError:
+        raise ValueError(f"{relative!r} is a directory, not a file") from None
+    with open(descriptor, "rb") as handle:
+        if not stat_is_regular(os.fstat(descriptor)):
+            raise ValueError(f"{relative!r} is not a regular file (a FIFO, socket or device)")
+        return handle.read()
+
+
+def stat_is_regular(status):
+    """Whether an ``os.stat_result`` is a regular file."""
+    return stat.S_ISREG(status.st_mode)
 
 
 # ---------------------------------------------------------------- the child
@@ -293,6 +367,7 @@ def prepare_python():
 def run_python_in_child(code, path, status_fd):
     """Execute Python source in this prepared, forked interpreter, then exit; never returns."""
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # what a fresh interpreter does
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # so a too-large file is an OSError
     sys.argv = [path]
     linecache.cache[path] = (len(code), None, code.splitlines(True), path)
     status = 0
@@ -394,7 +469,7 @@ class Execution:
                 return
             if self.status is not None and self.readers and not self.killed_rest:
                 self.killed_rest = True
-                kill_everything()  # background processes still hold the output pipes
+                kill_everything(keep=self.pid)  # background processes still hold the pipes
             remaining = deadline - time.monotonic()
             if remaining <= 0 and not self.timed_out and self.status is None:
                 self.timed_out = True
@@ -408,6 +483,8 @@ class Execution:
             for fd in readable:
                 if fd == self.wakeup_fd:
                     os.read(fd, 512)
+                    if self.status is None:
+                        reap_zombies(keep=self.pid)  # orphans of the run, adopted by PID 1
                 else:
                     self.read_from(fd)
             if writable:
@@ -420,7 +497,7 @@ class Execution:
     def stop_all(self):
         """Kill the execution: the child and every other process of the container."""
         self.killed_rest = True
-        kill_everything()
+        kill_everything(keep=self.pid if self.status is None else None)
 
     def check_child(self):
         """Reap the child if it has exited."""
@@ -515,6 +592,7 @@ class Server:
         if self.zygote is None:
             for directory in CLEAN_DIRS:
                 empty_dir(directory, keep=SCRATCH)
+            remove_sysv_ipc()
             os.makedirs(SCRATCH, exist_ok=True)
             self.zygote = Zygote()
 
@@ -530,7 +608,33 @@ class Server:
         self.oom_count = execution.oom_after
         if not request.get("keep_files", True):
             empty_dir(WORK)
+        if response["oom_killed"] and execution.oom_after >= 0:
+            response["poisoned"] = not self.memory_is_free(int(request.get("probe_mb", 0)))
         return response
+
+    def memory_is_free(self, megabytes):
+        """Whether a fresh process can still touch ``megabytes`` MiB, after an OOM-killed run.
+
+        What a run leaves behind (files in the work dir, kernel objects) is cleaned or bounded,
+        but this checks the outcome itself: when the memory is not back, the host replaces the
+        container, so the next run is not charged for what this one left.
+        """
+        for directory in CLEAN_DIRS:
+            empty_dir(directory, keep=SCRATCH)
+        remove_sysv_ipc()
+        before = oom_kills()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                with open("/proc/self/oom_score_adj", "w") as handle:
+                    handle.write("1000")
+                probe = b"\x01" * (megabytes << 20)
+                os._exit(0 if len(probe) == megabytes << 20 else 1)
+            except BaseException:
+                os._exit(1)
+        _, status = os.waitpid(pid, 0)
+        self.oom_count = oom_kills()
+        return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0 and self.oom_count == before
 
     def reset(self):
         """Kill everything (the zygote too) and empty every writable dir."""
@@ -559,8 +663,7 @@ def handle(server, request):
         write_files(request["files"])
         return {"ok": True}
     if op == "download":
-        with open(safe_path(request["path"]), "rb") as handle_:
-            return {"ok": True, "data": base64.b64encode(handle_.read()).decode()}
+        return {"ok": True, "data": base64.b64encode(read_file(request["path"])).decode()}
     if op == "reset":
         return server.reset()
     if op == "processes":
@@ -569,7 +672,13 @@ def handle(server, request):
 
 
 def serve():
-    """Answer requests from stdin until it closes."""
+    """Answer requests from stdin until it closes.
+
+    The server is the container's PID 1: the kernel drops every signal sent to it from inside
+    the container that it has no handler for (SIGKILL included), and, not dumpable, it cannot be
+    ptrace-attached, so code running as the same user can neither stop nor inspect it. As init
+    it also reaps the orphans of each run.
+    """
     set_dumpable(False)
     proto_in, proto_out = os.dup(0), os.dup(1)
     null = os.open(os.devnull, os.O_RDWR)

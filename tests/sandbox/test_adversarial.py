@@ -201,10 +201,21 @@ def test_background_processes_do_not_outlive_their_run(fresh, language, code) ->
     assert_clean_and_usable(fresh)
 
 
-def test_killing_the_server_breaks_only_that_run(sandbox_image) -> None:
+def test_code_cannot_kill_the_server(fresh) -> None:
+    # The server is PID 1 of its container: the kernel drops SIGKILL sent from inside.
+    first = fresh.container_id
+    result = fresh.run("import os, signal; os.kill(os.getppid(), signal.SIGKILL); print('sent')")
+    assert result.stdout == "sent\n" and fresh.healthy
+    assert fresh.run("print('same')").stdout == "same\n" and fresh.container_id == first
+
+
+def test_a_container_killed_from_outside_breaks_only_that_run(sandbox_image) -> None:
     with DockerSandbox(sandbox_image) as box:
         first = box.container_id
-        result = box.run("import os, signal; os.kill(os.getppid(), signal.SIGKILL)")
+        killer = threading.Timer(1.0, lambda: box._container.kill())
+        killer.start()
+        result = box.run("import time; time.sleep(30)")
+        killer.join()
         assert result.exit_code == -9 and "sandbox stopped" in result.stderr
         assert not box.healthy
         assert box.run("print('fresh')").stdout == "fresh\n"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from envalign.envs.errors import SandboxError, SandboxUnavailable
+from envalign.errors import SandboxError, SandboxUnavailable
 from envalign.sandbox import DockerSandbox, register_language
 
 pytestmark = pytest.mark.docker
@@ -97,7 +97,8 @@ def test_container_is_hardened(box) -> None:
     config = box._client.api.inspect_container(box.container_id)
     host = config["HostConfig"]
     assert host["NetworkMode"] == "none"
-    assert host["ReadonlyRootfs"] and host["Init"]
+    assert host["ReadonlyRootfs"] and not host["Init"]  # the server is PID 1 itself
+    assert "/sys/kernel" in host["MaskedPaths"] and "/proc/kcore" in host["MaskedPaths"]
     assert host["CapDrop"] == ["ALL"]
     assert "no-new-privileges" in host["SecurityOpt"]
     assert host["PidsLimit"] > 0 and host["NanoCpus"] > 0
@@ -106,7 +107,8 @@ def test_container_is_hardened(box) -> None:
     assert config["Config"]["User"] == "1000:1000"
     assert config["Config"]["Labels"]["envalign.sandbox"] == "1"
     assert config["Config"]["Labels"]["envalign.owner_pid"] == str(os.getpid())
-    assert "/work" in host["Tmpfs"]
+    assert "/work" in host["Tmpfs"] and "nr_inodes" in host["Tmpfs"]["/work"]
+    assert "nr_inodes" in host["Tmpfs"]["/dev/shm"] and "nr_inodes" in host["Tmpfs"]["/tmp"]
 
 
 def test_missing_image_says_how_to_fix() -> None:
