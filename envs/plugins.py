@@ -16,8 +16,31 @@ import warnings
 from importlib.metadata import EntryPoint, entry_points
 
 from envalign.envs.registry import registered_by
+from envalign.errors import EnvalignError
 
 GROUP = "envalign.envs"
+
+
+class PluginWarning(RuntimeWarning):
+    """A plugin failed to register its environments; the message is one line naming the fix."""
+
+
+_format_warning = warnings.formatwarning
+
+
+def _one_line_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    line: str | None = None,
+) -> str:
+    """Show a :class:`PluginWarning` as one line (no file, no source line); others as usual."""
+    if issubclass(category, PluginWarning):
+        return f"warning: {message}\n"
+    return _format_warning(message, category, filename, lineno, line)
+
+
 _loaded = False
 failures: dict[str, str] = {}
 
@@ -41,8 +64,13 @@ def _load_one(entry: EntryPoint) -> None:
                 target()
     except Exception as error:  # a broken plugin must not break the platform
         failures[entry.name] = f"{type(error).__name__}: {error}"
+        detail = (
+            str(error) if isinstance(error, EnvalignError) else f"{type(error).__name__}: {error}"
+        )
+        warnings.formatwarning = _one_line_warning
         warnings.warn(
-            f"envalign plugin '{entry.name}' ({entry.value}) failed to load: {error}",
-            RuntimeWarning,
+            f"envalign plugin '{entry.name}' ({entry.value}, from {source}) was skipped: "
+            f"{' '.join(detail.split())}",
+            PluginWarning,
             stacklevel=2,
         )

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from envalign.envs.errors import RegistrationError, UnknownEnvironment
+from envalign.errors import EnvalignError, RegistrationError, UnknownEnvironment
 
 FAMILIES = ("social", "collective", "tool", "embodied", "reasoning")
 SIGNALS = ("scalar", "binary", "text")
@@ -92,7 +92,7 @@ def register(
     *,
     family: str,
     description: str,
-    num_agents: int = 1,
+    num_agents: int | None = None,
     signals: Iterable[str] = ("scalar", "binary", "text"),
     needs_docker: bool = False,
     kwargs: dict[str, Any] | None = None,
@@ -107,7 +107,11 @@ def register(
         entry_point: ``"module:attr"`` (imported on ``make``) or a callable returning the environment.
         family: ``social``, ``collective``, ``tool``, ``embodied`` or ``reasoning``.
         description: One line shown by ``envalign list``.
-        num_agents: 1 for a ``gymnasium.Env``; more for a PettingZoo ``ParallelEnv``.
+        num_agents: 1 for a ``gymnasium.Env``; more for a PettingZoo ``ParallelEnv``. Left out,
+            it is read from the class: 1 for a ``TextEnv``, the length of ``possible_agents``
+            of a ``TextParallelEnv`` (built with ``kwargs``). envalign's own catalog states it
+            for its games and leaves it out only for single-agent environments, which are not
+            imported to check (the conformance tests do).
         signals: Which of ``scalar``, ``binary`` and ``text`` the environment emits.
         needs_docker: Whether it needs the Docker sandbox.
         kwargs: Default keyword arguments.
@@ -119,9 +123,13 @@ def register(
         The catalog card.
 
     Raises:
-        RegistrationError: If the id or the metadata are invalid, or the id is taken by another entry
-            point.
+        RegistrationError: If the id or the metadata are invalid, the id is taken by another entry
+            point, or (``num_agents`` left out) the entry point does not import, is neither kind
+            of environment, or fails to build.
     """
+    if num_agents is None:
+        inferred = _current_source != "envalign"
+        num_agents = _infer_num_agents(id, entry_point, kwargs) if inferred else 1
     card = EnvCard(
         id=id,
         entry_point=entry_point,
@@ -151,6 +159,62 @@ def register(
         _register_gymnasium(card)
     _CATALOG[id] = card
     return card
+
+
+def _who(env_id: str) -> str:
+    """Name the environment and the plugin registering it, for error messages."""
+    plugin = "" if _current_source == "envalign" else f" (plugin {_current_source})"
+    return f"'{env_id}'{plugin}"
+
+
+def _infer_num_agents(env_id: str, entry_point: EntryPoint, kwargs: dict[str, Any] | None) -> int:
+    """Return 1 for a Gymnasium environment, the number of agents of a PettingZoo game.
+
+    Raises:
+        RegistrationError: In one line, naming the environment, its plugin and the fix.
+    """
+    import gymnasium
+    from pettingzoo import ParallelEnv
+
+    try:
+        target = load_entry_point(entry_point)
+    except Exception as error:
+        raise RegistrationError(
+            f"Environment {_who(env_id)}: entry_point {entry_point!r} does not import "
+            f"({type(error).__name__}: {error}); give it as 'package.module:ClassName'."
+        ) from None
+    kinds = (gymnasium.Env, ParallelEnv)
+    if isinstance(target, type) and issubclass(target, gymnasium.Env):
+        return 1
+    if isinstance(target, type) and not issubclass(target, ParallelEnv):
+        raise RegistrationError(_wrong_base(env_id, target))
+    try:
+        env = target(**(kwargs or {}))
+    except Exception as error:
+        raise RegistrationError(
+            f"Environment {_who(env_id)}: {getattr(target, '__name__', target)}(**kwargs) "
+            f"raised {type(error).__name__}: {error}; make it build with the registered kwargs, "
+            "or pass num_agents=... to register without building it."
+        ) from None
+    if not isinstance(env, kinds):
+        raise RegistrationError(_wrong_base(env_id, type(env)))
+    if isinstance(env, gymnasium.Env):
+        return 1
+    agents = list(getattr(env, "possible_agents", []) or [])
+    if not agents:
+        raise RegistrationError(
+            f"Environment {_who(env_id)}: the game has no possible_agents after __init__; set "
+            "them (TextParallelEnv's first argument) or pass num_agents=..."
+        )
+    return len(agents)
+
+
+def _wrong_base(env_id: str, cls: type) -> str:
+    return (
+        f"Environment {_who(env_id)}: {cls.__module__}.{cls.__qualname__} is neither a "
+        "gymnasium.Env nor a PettingZoo ParallelEnv; subclass envalign.envs.TextEnv (one agent) "
+        "or envalign.envs.TextParallelEnv (several)."
+    )
 
 
 def _validate(card: EnvCard) -> None:
@@ -258,6 +322,13 @@ def make(env_id: str, *, form: Literal["parallel", "aec"] = "parallel", **kwargs
     card = spec(env_id)
     if env_id not in _CATALOG:  # an ID_FORMS id: in no upstream registry
         return load_entry_point(card.entry_point)(**{**card.kwargs, **kwargs})
+    if card.source != "envalign":
+        return _make_plugin_env(card, form, kwargs)
+    return _make_registered(card, form, kwargs)
+
+
+def _make_registered(card: EnvCard, form: str, kwargs: dict[str, Any]) -> Any:
+    env_id = card.id
     if card.multi_agent:
         import pettingzoo
 
@@ -265,6 +336,45 @@ def make(env_id: str, *, form: Literal["parallel", "aec"] = "parallel", **kwargs
     import gymnasium
 
     return gymnasium.make(env_id, **kwargs)
+
+
+def _make_plugin_env(card: EnvCard, form: str, kwargs: dict[str, Any]) -> Any:
+    """Build a plugin's environment; whatever its author got wrong is one RegistrationError line."""
+    import gymnasium
+    from pettingzoo import ParallelEnv
+
+    who = f"'{card.id}' (plugin {card.source})"
+    try:
+        target = load_entry_point(card.entry_point)
+    except Exception as error:
+        raise RegistrationError(
+            f"Environment {who}: entry_point {card.entry_point!r} does not import "
+            f"({type(error).__name__}: {error}); give it as 'package.module:ClassName'."
+        ) from None
+    if isinstance(target, type):
+        if issubclass(target, ParallelEnv) and not card.multi_agent:
+            raise RegistrationError(
+                f"Environment {who}: {target.__qualname__} is a PettingZoo game but was "
+                "registered with num_agents=1; leave num_agents out (it is read from the class) "
+                "or pass the number of agents."
+            )
+        if issubclass(target, gymnasium.Env) and card.multi_agent:
+            raise RegistrationError(
+                f"Environment {who}: {target.__qualname__} is a gymnasium.Env (one agent) but "
+                f"was registered with num_agents={card.num_agents}; leave num_agents out."
+            )
+        if not issubclass(target, (ParallelEnv, gymnasium.Env)):
+            raise RegistrationError(_wrong_base(card.id, target).replace(f"'{card.id}'", who, 1))
+    try:
+        return _make_registered(card, form, kwargs)
+    except EnvalignError:
+        raise
+    except Exception as error:
+        raise RegistrationError(
+            f"Environment {who} failed to build: {type(error).__name__}: {error}. Fix its class "
+            "or the kwargs of its register(...) call, then check it with "
+            f"`python -c \"import envalign.envs as e; e.check('{card.id}')\"`."
+        ) from None
 
 
 def make_raw(env_id: str, **kwargs: Any) -> Any:

@@ -32,7 +32,10 @@ class Summary:
     Attributes:
         episodes: Number of finished episodes.
         agents: Per-agent return statistics.
-        success_rate: Share of episodes whose reported success is true (``None`` if none reports it).
+        success_rate: Share of episodes that succeeded, where episodes have a success of their
+            own (see :func:`episode_success`); ``None`` (shown "n/a") when none reports success,
+            or when the game's agents can succeed apart (a winner and a loser): then only the
+            per-agent rates in ``agents`` mean something.
         mean_steps: Mean environment steps per episode.
         tokens: Generated tokens, over all turns.
         wall_time_s: Seconds for the whole run.
@@ -68,9 +71,32 @@ def mean_and_ci95(values: Sequence[float]) -> tuple[float, float]:
 
 
 def episode_success(episode: Episode) -> bool | None:
-    """An episode succeeds when every agent that reports success reports true."""
-    reported = [value for value in episode.success.values() if value is not None]
-    return all(reported) if reported else None
+    """Return the success an episode's agents share, or None where it has none.
+
+    A single-agent episode's success is its agent's. In a multi-agent game the episode's success
+    is the outcome its agents share (a deal struck, a cooperative goal met): every agent that
+    reports success reports the same value. Where they differ (one agent won, another lost), the
+    episode has no success of its own, only each agent's; so has an episode no agent reports on.
+    """
+    reported = {bool(value) for value in episode.success.values() if value is not None}
+    return reported.pop() if len(reported) == 1 else None
+
+
+def run_success_rate(episodes: Sequence[Episode]) -> float | None:
+    """Return the share of episodes that succeeded, or None where that is undefined.
+
+    Undefined when no episode reports success, and when any episode's agents disagree on it:
+    the game's success then belongs to each agent (see ``Summary.agents``), and a rate over the
+    few episodes where everyone happened to agree would mislead.
+    """
+    outcomes = []
+    for episode in episodes:
+        if any(value is not None for value in episode.success.values()):
+            outcome = episode_success(episode)
+            if outcome is None:
+                return None
+            outcomes.append(outcome)
+    return sum(outcomes) / len(outcomes) if outcomes else None
 
 
 def summarize(episodes: Sequence[Episode], wall_time_s: float) -> Summary:
@@ -83,8 +109,7 @@ def summarize(episodes: Sequence[Episode], wall_time_s: float) -> Summary:
         flags = [e.success.get(agent) for e in episodes if e.success.get(agent) is not None]
         rate = sum(map(bool, flags)) / len(flags) if flags else None
         summary.agents[agent] = AgentStats(mean, ci, rate)
-    outcomes = [o for o in map(episode_success, episodes) if o is not None]
-    summary.success_rate = sum(outcomes) / len(outcomes) if outcomes else None
+    summary.success_rate = run_success_rate(episodes)
     summary.mean_steps = math.fsum(e.steps for e in episodes) / len(episodes) if episodes else 0.0
     summary.tokens = sum(len(turn.token_ids) for e in episodes for turn in e.turns)
     return summary
