@@ -412,7 +412,8 @@ def episodes_needed(
 
     The spread is that of the normalised paired differences; when they have none, that of the
     per-episode scores of both runs (as if independent). The answer is at least the smallest
-    number of pairs with which the exact tests can reach ``alpha`` at all.
+    number of pairs with which the exact tests can reach ``alpha`` at all, and is that floor when
+    every pair differs by the same amount.
 
     Args:
         scores: ``[2, n]`` paired returns, A's row then B's.
@@ -421,15 +422,16 @@ def episodes_needed(
         alpha: The significance level each entry faces (``alpha / entries`` for Holm's first step).
 
     Returns:
-        A number of pairs, or ``None`` without a baseline or any spread.
+        A number of pairs; ``None`` without a baseline, or when no pair differs and neither run
+        has any spread (nothing to size the test by).
     """
     normalised = [[normalise(value, baseline) for value in row] for row in scores.tolist()]
     if scores.shape[1] == 0 or normalised[0][0] is None or effect <= 0:
         return None
-    spread = _difference_spread(np.asarray(normalised, dtype=float))
-    if spread is None:
-        return None
     smallest = math.floor(math.log2(2 / alpha)) + 1  # 2 ** (1 - n) < alpha
+    spread = _difference_spread(np.asarray(normalised, dtype=float))
+    if spread is None:  # the same difference on every pair: only the exact tests' floor is left
+        return smallest if np.any(scores[1] != scores[0]) else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning for huge effects: smallest applies
         needed = TTestPower().solve_power(effect_size=effect / spread, alpha=alpha, power=POWER)
@@ -510,11 +512,13 @@ def _table(comparison: Comparison) -> Any:
         title=f"{comparison.suite} ({comparison.tier}): B = {comparison.b['policy']} "
         f"minus A = {comparison.a['policy']}"
     )
-    for column in ("entry", "family", "pairs", "diff [CI]", "normalised diff [CI]", "test"):
-        table.add_column(column, no_wrap=True)
-    for column in ("p (Holm)", "verdict", "episodes needed"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("flags")
+    # Short columns never wrap; the intervals, p-values and flags wrap when the terminal is narrow.
+    for column, no_wrap in [
+        ("entry", True), ("family", False), ("pairs", False), ("diff [CI]", False),
+        ("normalised diff [CI]", False), ("test", True), ("p (Holm)", False), ("verdict", True),
+        ("episodes needed", False), ("flags", False),
+    ]:  # fmt: skip
+        table.add_column(column, no_wrap=no_wrap, min_width=5 if column == "flags" else None)
     for row in comparison.entries:
         table.add_row(*_cells(row))
     return table
@@ -525,7 +529,7 @@ def _cells(row: EntryComparison) -> list[str]:
     notes = [f"{row.failed_pairs} failed"] if row.failed_pairs else []
     notes += [f"{row.unpaired} unpaired"] if row.unpaired else []
     pairs = str(row.pairs) + (f" ({', '.join(notes)})" if notes else "")
-    p_value = "—" if row.p_value is None else f"{row.p_value:.3g} ({_number(row.p_holm, '.3g')})"
+    p_value = "—" if row.p_value is None else f"{row.p_value:.2g} ({_number(row.p_holm, '.2g')})"
     return [
         row.id,
         row.family,

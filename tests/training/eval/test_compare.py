@@ -375,6 +375,23 @@ def test_episodes_needed_follows_the_paired_t_test_power() -> None:
     assert only(compare(a, b, effect=40.0)).episodes_needed < row.episodes_needed
 
 
+def test_episodes_needed_for_a_constant_difference_is_the_exact_tests_floor() -> None:
+    # Four pairs, each +1: no test can reach 0.05 (2 / 2**4 = 0.125); 6 pairs can (2 / 64).
+    a = make_run("random", make_entry("e", binary([False] * 4), seeds=4))
+    b = make_run("scripted", make_entry("e", binary([True] * 4), seeds=4))
+    row = only(compare(a, b))
+    assert row.diff_ci == [1.0, 1.0]
+    assert row.p_holm == pytest.approx(0.125)
+    assert row.verdict == NOT_SEPARABLE
+    assert row.episodes_needed == 6
+    # Holm across 16 entries asks 0.05 / 16 of each test here: 10 pairs (2 / 2**10 < 0.003125).
+    many = [make_entry(f"e{i}", binary([False] * 4), seeds=4) for i in range(16)]
+    more = [make_entry(f"e{i}", binary([True] * 4), seeds=4) for i in range(16)]
+    assert {
+        row.episodes_needed for row in compare(make_run("a", *many), make_run("b", *more)).entries
+    } == {10}
+
+
 def test_format_comparison_is_a_plain_table_with_a_summary() -> None:
     a = make_run("random", make_entry("pd", dilemma(2.0, 0.9, 0.1), alignment=ALIGNMENT))
     b = make_run("scripted", make_entry("pd", dilemma(3.0, 0.3, 0.6), alignment=ALIGNMENT))
