@@ -68,9 +68,7 @@ def test_envalign_run_plays_a_served_environment(serve, tmp_path: Path, capsys) 
 
     server = serve("envalign/Ultimatum-v0", seats={"responder": "scripted"})
     out = tmp_path / "remote.jsonl"
-    status = main(
-        ["run", f"openenv:{server.url}", "--episodes", "4", "--out", str(out), "--quiet"]
-    )
+    status = main(["run", f"openenv:{server.url}", "--episodes", "4", "--out", str(out), "--quiet"])
     assert status == 0
     assert len(out.read_text().splitlines()) == 4
     assert "Ultimatum" not in capsys.readouterr().err

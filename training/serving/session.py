@@ -270,10 +270,10 @@ class EnvalignSession(Environment[TextAction, TextObservation, EpisodeState]):
             raise ValueError(f"'seat' must be an agent name, got {seat!r}.")
         if not isinstance(table_name, str):
             raise ValueError(f"'table' must be a name, got {table_name!r}.")
-        table, self._seat = self.hub.lobby.join(id(self), seed, table_name, seat)
+        table = self.hub.lobby.join(id(self), seed, table_name, seat)
         self._table = table
         try:
-            delivery = table.wait_start(self._seat)
+            self._seat, delivery = table.wait_start(id(self))
         except TableError:
             self._leave_table("the table did not fill")
             raise
@@ -283,7 +283,7 @@ class EnvalignSession(Environment[TextAction, TextObservation, EpisodeState]):
     def _leave_table(self, why: str) -> None:
         table, self._table = self._table, None
         if table is not None and self.hub.lobby is not None:
-            self.hub.lobby.abandon(table, self._seat, why)
+            self.hub.lobby.abandon(table, id(self), why)
 
     def _observation(self, delivery: Delivery, *, first: bool = False) -> TextObservation:
         self._episode_over = delivery.done

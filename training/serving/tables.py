@@ -93,6 +93,7 @@ class Table:
         self.seat_timeout = seat_timeout
         self.condition = threading.Condition()
         self.members: dict[str, int] = {}  # open seat -> id of the session holding it
+        self.flexible: set[int] = set()  # sessions that named no seat
         self.created = time.monotonic()
         self.env: Any = None
         self.seats: dict[str, _Seat] = {}
@@ -108,22 +109,35 @@ class Table:
 
     # -- joining ---------------------------------------------------------------------------------
 
-    def claim(self, member: int, seat: str | None) -> str:
-        """Give ``member`` a free open seat (``seat`` if named); call under the lobby's lock.
+    def claim(self, member: int, seat: str | None) -> None:
+        """Give ``member`` a free open seat, or ``seat`` if named; call under the lobby's lock.
+
+        A session that named no seat yields its seat to one that names it, since it learns its
+        seat only when the game starts.
 
         Raises:
-            TableError: If the seat is not an open one or is taken.
+            TableError: If the seat is not an open one or another session named it first.
         """
         if seat is None:
+            self.flexible.add(member)
             seat = next(a for a in self.open_seats if a not in self.members)
         elif seat not in self.open_seats:
             raise TableError(
                 f"Seat '{seat}' is not open to clients; open seats: {', '.join(self.open_seats)}."
             )
         elif seat in self.members:
-            raise TableError(f"Seat '{seat}' of this table is taken; reset without 'seat' or wait.")
+            holder = self.members[seat]
+            if holder not in self.flexible:
+                raise TableError(
+                    f"Seat '{seat}' of this table is taken; reset without 'seat' or wait."
+                )
+            free = next(a for a in self.open_seats if a not in self.members)
+            self.members[free] = holder
         self.members[seat] = member
-        return seat
+
+    def seat_of(self, member: int) -> str | None:
+        """The seat ``member`` holds (``None`` once it left)."""
+        return next((seat for seat, held in self.members.items() if held == member), None)
 
     @property
     def full(self) -> bool:
@@ -163,18 +177,26 @@ class Table:
 
     # -- playing ---------------------------------------------------------------------------------
 
-    def wait_start(self, seat: str) -> Delivery:
-        """Block until the game has started and ``seat`` must act (or the game is over)."""
+    def wait_start(self, member: int) -> tuple[str, Delivery]:
+        """Block until the game has started and ``member``'s seat must act (or the game is over).
+
+        Returns:
+            The seat and what it sees first.
+        """
         with self.condition:
             while not self.started:
-                self._check(seat)
+                if self.failed:
+                    raise TableError(self.failed)
                 waited = time.monotonic() - self.created
                 if waited > self.seat_timeout:
                     self.failed = self._not_full_message()
                     self.condition.notify_all()
                     raise TableError(self.failed)
                 self.condition.wait(min(POLL_S, self.seat_timeout - waited + 0.01))
-            return self._wait_turn(seat, first=True)
+            seat = self.seat_of(member)
+            if seat is None:
+                raise TableError("This session left the table before the game started.")
+            return seat, self._wait_turn(seat, first=True)
 
     def play(self, seat: str, action: str) -> Delivery:
         """Hand in ``seat``'s move; block until it must act again or the game is over.
@@ -364,9 +386,7 @@ class Lobby:
         self._forming: dict[tuple[str, int | None], Table] = {}
         self._lock = threading.Lock()
 
-    def join(
-        self, member: int, seed: int | None, table: str, seat: str | None
-    ) -> tuple[Table, str]:
+    def join(self, member: int, seed: int | None, table: str, seat: str | None) -> Table:
         """Seat ``member`` at the forming table of ``(table, seed)``; start it once it is full.
 
         Raises:
@@ -386,22 +406,26 @@ class Lobby:
                     self.seat_timeout,
                 )
                 self._forming[key] = forming
-            agent = forming.claim(member, seat)
+            forming.claim(member, seat)
             full = forming.full
             if full:
                 del self._forming[key]
         if full:
             forming.start()
-        return forming, agent
+        return forming
 
-    def abandon(self, table: Table, seat: str, why: str) -> None:
-        """A session leaves ``table``: free its seat while forming, forfeit it while playing."""
+    def abandon(self, table: Table, member: int, why: str) -> None:
+        """Session ``member`` leaves ``table``: free its seat while forming, forfeit it in play."""
         with self._lock:
+            seat = table.seat_of(member)
             if self._forming.get(table.key) is table and not table.started:
-                table.members.pop(seat, None)
+                if seat is not None:
+                    del table.members[seat]
                 if not table.members:
                     del self._forming[table.key]
                 return
+        if seat is None:
+            return
         if table.leave(seat, why):
             table.close()
 
