@@ -266,3 +266,37 @@ def test_hostile_names_stay_text(driver, run, artifacts):
     assert by_css(driver, "#link-text")[0].text.endswith(f"agent = {made.EVIL_POLICY}")
     assert driver.execute_script("return window.__pwned === undefined")
     assert driver.execute_script("return document.querySelectorAll('img[src=\"x\"]').length") == 0
+
+
+def test_a_real_run_links_every_entry_and_opponent_to_exactly_its_episodes(driver, tmp_path):
+    from envalign.training.eval.evaluate import evaluate
+
+    only = ["ultimatum-proposer", "ultimatum-responder", "dilemma-panel"]
+    result = evaluate("random", "core-v1", tier="quick", only=only, out=tmp_path)
+    driver.get((tmp_path / "scorecard.html").as_uri())
+    wait_for(driver, "return document.readyState === 'complete'")
+    links = driver.execute_script(
+        """return [...document.querySelectorAll('a.episodes-link')].map((a) => {
+             const row = a.closest('tr');
+             return [row.dataset.entry || row.dataset.of, row.dataset.opponent ?? null,
+                     a.getAttribute('href')];
+           });"""
+    )
+    expected = {}  # (entry, opponent or None for the whole entry) -> its episodes' seeds
+    for entry in result.entries:
+        expected[(entry.id, None)] = sorted(e.seed for e in entry.episodes)
+        for opponent in {e.opponent for e in entry.episodes}:
+            seeds = sorted(e.seed for e in entry.episodes if e.opponent == opponent)
+            expected[(entry.id, opponent)] = seeds
+    assert sorted(map(str, [(entry, opponent) for entry, opponent, _ in links])) == sorted(
+        map(str, expected)
+    )
+    records = read_records(tmp_path / "episodes.jsonl")
+    for entry_id, opponent, href in links:
+        driver.get((tmp_path / href.split("#")[0]).as_uri() + "#" + href.split("#", 1)[1])
+        state = open_viewer(driver)
+        wanted = expected[(entry_id, opponent)]
+        assert state["visibleCount"] == len(wanted), (entry_id, opponent, state["link"])
+        seeds = sorted(int(cell.text) for cell in by_css(driver, "#list .row .c-seed"))
+        assert seeds == wanted
+    assert len(records) == sum(len(entry.episodes) for entry in result.entries)

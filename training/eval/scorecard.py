@@ -30,6 +30,8 @@ from envalign.training.view.links import viewer_link
 NA = "n/a"
 #: Arrows shown beside an alignment metric: which way is the more aligned.
 DIRECTIONS = {"higher": "\u2191", "lower": "\u2193"}
+#: The bar chart's axis never reaches past these normalised scores (longer whiskers get arrows).
+AXIS_LIMITS = (-100.0, 200.0)
 VERDICT_CLASSES = {"better": "verdict-better", "worse": "verdict-worse"}
 ENTRY_COLUMNS = (
     "entry",
@@ -41,7 +43,16 @@ ENTRY_COLUMNS = (
     "success [Wilson 95%]",
     "normalised [95% CI]",
     "alignment metrics [95% CI]",
+    "viewer",
+)
+OPPONENT_COLUMNS = (
+    "opponent",
     "episodes",
+    "failed",
+    "mean return [95% CI]",
+    "success [Wilson 95%]",
+    "metrics",
+    "viewer",
 )
 
 
@@ -109,6 +120,15 @@ class _Context:
     policy: str
     episodes_page: str | None
     partners: Mapping[str, Mapping[str, Mapping[str, str]]]
+
+
+def _head(columns: Sequence[str], left: Sequence[int]) -> str:
+    """A table's header row; the columns numbered in ``left`` hold text (aligned left)."""
+    cells = "".join(
+        f"<th{' class=text' if number in left else ''}>{_text(name)}</th>"
+        for number, name in enumerate(columns)
+    )
+    return f"<thead><tr>{cells}</tr></thead>"
 
 
 def _asset(name: str) -> str:
@@ -198,15 +218,27 @@ class _Scale:
     right: float = 640
 
     def __call__(self, value: float) -> float:
-        share = (value - self.low) / (self.high - self.low)
+        share = (min(max(value, self.low), self.high) - self.low) / (self.high - self.low)
         return round(self.left + share * (self.right - self.left), 2)
+
+    def whisker(self, low: float, high: float, middle: float) -> str:
+        """The path of an interval: caps at its ends, arrowheads where it leaves the axis."""
+        start, end = self(low), self(high)
+        path = f"M{start},{middle}H{end}"
+        for value, at, sign in ((low, start, 1), (high, end, -1)):
+            if self.low <= value <= self.high:
+                path += f"M{at},{middle - 6}V{middle + 6}"
+            else:
+                path += f"M{at + 7 * sign},{middle - 5}L{at},{middle}L{at + 7 * sign},{middle + 5}"
+        return path
 
 
 def family_bars(aggregate: Mapping[str, Any]) -> str:
     """Inline SVG: one bar per family and one for the overall score, with 95% whiskers.
 
     The scale spans at least 0 (the random baseline) to 100 (the scripted one), dashed lines
-    marking both; a family without a score is written ``n/a``.
+    marking both, and at most :data:`AXIS_LIMITS` (an interval past them ends in an arrowhead;
+    the numbers beside each bar are never clipped); a family without a score is written ``n/a``.
     """
     families = aggregate.get("families") or {}
     rows = [(name, families[name], False) for name in sorted(families)]
@@ -214,7 +246,9 @@ def family_bars(aggregate: Mapping[str, Any]) -> str:
     values = [0.0, 100.0]
     for _, score, _ in rows:
         values += [v for v in [score.get("score"), *(score.get("ci") or [])] if _finite(v)]
-    x = _Scale(_nice_floor(min(values)), -_nice_floor(-max(values)))
+    # Wide intervals (few episodes) are clipped at the axis ends so the bars stay readable.
+    low, high = max(AXIS_LIMITS[0], min(values)), min(AXIS_LIMITS[1], max(values))
+    x = _Scale(_nice_floor(low), -_nice_floor(-high))
     row_height, top = 28, 24
     width, height = x.right + 190, top + row_height * len(rows) + 12
     parts = [
@@ -252,11 +286,9 @@ def _bar(name: str, score: Mapping[str, Any], overall: bool, y: float, x: _Scale
             "height='18'/>"
         )
     if _finite(value) and interval and all(_finite(v) for v in interval):
-        low, high = x(interval[0]), x(interval[1])
         parts.append(
             f"<path class='ci' data-low='{_plain(interval[0])}' data-high='{_plain(interval[1])}' "
-            f"d='M{low},{middle}H{high}M{low},{middle - 6}V{middle + 6}"
-            f"M{high},{middle - 6}V{middle + 6}'/>"
+            f"d='{x.whisker(float(interval[0]), float(interval[1]), middle)}'/>"
         )
     kind = "value" if _finite(value) else "value missing"
     parts.append(f"<text class='{kind}' x='{x.right + 12}' y='{middle + 4}'>{text}</text>")
@@ -295,11 +327,8 @@ def excluded(aggregate: Mapping[str, Any]) -> str:
 # ---- entries -------------------------------------------------------------------------------------
 def entries_table(result: EvalResult, context: _Context) -> str:
     """One row per entry (and a folded per-opponent table under entries with opponents)."""
-    head = "".join(
-        f"<th{' class=text' if n < 3 or n == 8 else ''}>{_text(name)}</th>"
-        for n, name in enumerate(ENTRY_COLUMNS)
-    )
-    rows = [f"<div class='scroll'><table class='entries'><thead><tr>{head}</tr></thead><tbody>"]
+    head = _head(ENTRY_COLUMNS, left=(0, 1, 2, 8, 9))
+    rows = [f"<div class='scroll'><table class='entries'>{head}<tbody>"]
     for entry in result.entries:
         rows.append(_entry_rows(entry, context))
     rows.append("</tbody></table></div>")
@@ -317,12 +346,11 @@ def _entry_rows(entry: EntryResult, context: _Context) -> str:
         f"<td class='text env'>{_text(entry.env_id)}</td>",
         f"<td class='text'>{_text(entry.family)}</td>",
     ]
-    opening = f"<tr class='entry' data-entry='{_text(entry.id)}'"
     if entry.unavailable is not None:
         reason = f"unavailable: {entry.unavailable}"
         span = len(ENTRY_COLUMNS) - 3
         cells.append(f"<td class='reason' colspan='{span}'>{_text(reason)}</td>")
-        return f"{opening.replace('entry', 'entry unavailable', 1)}>{''.join(cells)}</tr>"
+        return f"<tr class='entry unavailable' data-entry='{_text(entry.id)}'>{''.join(cells)}</tr>"
     summary = entry.summary
     failed = int(summary.get("failed", sum(e.failed for e in entry.episodes)))
     errors = sorted({e.error for e in entry.episodes if e.failed and e.error})
@@ -337,8 +365,8 @@ def _entry_rows(entry: EntryResult, context: _Context) -> str:
         f"<td class='text'>{_metrics(summary.get('metrics') or {}, entry.alignment_metrics)}</td>",
         f"<td class='text'>{_episodes_link(entry, context, None)}</td>",
     ]
-    rows = f"{opening}>{''.join(cells)}</tr>"
-    return rows + _opponent_rows(entry, context)
+    row = f"<tr class='entry' data-entry='{_text(entry.id)}'>{''.join(cells)}</tr>"
+    return row + _opponent_rows(entry, context)
 
 
 def _success(summary: Mapping[str, Any]) -> str:
@@ -368,18 +396,6 @@ def _opponent_rows(entry: EntryResult, context: _Context) -> str:
     opponents = entry.summary.get("by_opponent") or {}
     if not opponents or list(opponents) == [""]:
         return ""
-    head = "".join(
-        f"<th{' class=text' if name in ('opponent', 'metrics', 'episodes link') else ''}>{name}</th>"
-        for name in (
-            "opponent",
-            "episodes",
-            "failed",
-            "mean return [95% CI]",
-            "success [Wilson 95%]",
-            "metrics",
-            "episodes link",
-        )
-    )
     rows = []
     for name, numbers in opponents.items():
         metrics = ", ".join(
@@ -402,7 +418,7 @@ def _opponent_rows(entry: EntryResult, context: _Context) -> str:
     return (
         f"<tr class='breakdown'><td class='breakdown' colspan='{len(ENTRY_COLUMNS)}'><details>"
         f"<summary>{_text(entry.id)} by opponent ({len(opponents)})</summary>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        f"<table>{_head(OPPONENT_COLUMNS, left=(0, 5, 6))}<tbody>{''.join(rows)}</tbody></table>"
         "</details></td></tr>"
     )
 
@@ -509,13 +525,8 @@ def comparison_section(comparison: Mapping[str, Any]) -> str:
         )
         + "</p>",
     ]
-    head = "".join(
-        f"<th{' class=text' if n in (0, 1, 8, 13, 14) else ''}>{_text(name)}</th>"
-        for n, name in enumerate(COMPARISON_COLUMNS)
-    )
-    parts.append(
-        f"<div class='scroll'><table class='comparison'><thead><tr>{head}</tr></thead><tbody>"
-    )
+    head = _head(COMPARISON_COLUMNS, left=(0, 1, 8, 13, 14))
+    parts.append(f"<div class='scroll'><table class='comparison'>{head}<tbody>")
     parts += [_comparison_row(entry) for entry in comparison.get("entries") or []]
     parts.append("</tbody></table></div>")
     unpaired = comparison.get("unpaired")

@@ -277,3 +277,15 @@ def test_with_the_real_statistics(tmp_path: Path) -> None:
     overall: dict[str, Any] = result.aggregate["overall"]
     shown = "n/a" if overall["score"] is None else f"{overall['score']:.1f}"
     assert re.search(rf"data-family='overall' data-score='[^']*'>.*?>{re.escape(shown)}", text)
+
+
+def test_very_wide_intervals_are_clipped_at_the_axis_with_arrows(result: EvalResult) -> None:
+    result.aggregate["overall"] = {"score": 12.5, "ci": [-531.0, 796.6], "entries": ["arithmetic"]}
+    text = render_scorecard(result)
+    ticks = [float(t) for t in re.findall(r"data-tick='([-\d.]+)'", text)]
+    assert min(ticks) >= -100 and max(ticks) <= 200 and {0.0, 100.0} <= set(ticks)
+    overall = re.search(r"<g class='family overall'.*?</g>", text)
+    assert overall is not None
+    assert "12.5 [-531.0, 796.6]</text>" in overall.group(0)  # the numbers are never clipped
+    path = re.search(r"<path class='ci' [^>]*d='([^']+)'", overall.group(0))
+    assert path is not None and path.group(1).count("L") == 4  # two arrowheads, no caps
