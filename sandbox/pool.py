@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import queue
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -27,7 +28,9 @@ class SandboxPool:
         size: Number of sessions kept warm (started in parallel on construction).
         image: Image of the Docker sessions; the default image when None.
         limits: Default limits of every run.
-        backend: ``"docker"`` (default) or ``"local"``.
+        backend: ``"docker"`` or ``"local"``; when None, the ``ENVALIGN_SANDBOX`` environment
+            variable, else ``"docker"``. (``ENVALIGN_SANDBOX=local`` runs the tool environments
+            on a machine without an engine, with much weaker isolation; LocalSandbox warns.)
         factory: A callable returning a new :class:`Sandbox`; overrides ``backend``.
         **options: More keyword arguments for the backend's constructor.
 
@@ -41,7 +44,7 @@ class SandboxPool:
         image: str | None = None,
         limits: Limits | None = None,
         *,
-        backend: str = "docker",
+        backend: str | None = None,
         factory: Callable[[], Sandbox] | None = None,
         **options: Any,
     ) -> None:
@@ -49,6 +52,7 @@ class SandboxPool:
             raise ConfigError(f"SandboxPool size must be at least 1, got {size}.")
         self.size = size
         self.limits = limits or Limits()
+        backend = backend or os.environ.get("ENVALIGN_SANDBOX") or "docker"
         self._factory = factory or _backend_factory(backend, image, self.limits, options)
         self._idle: queue.Queue[Sandbox] = queue.Queue()
         self._all: list[Sandbox] = []
@@ -167,4 +171,7 @@ def _backend_factory(
         from envalign.sandbox.local import LocalSandbox
 
         return lambda: LocalSandbox(limits, **options)
-    raise ConfigError(f"Unknown sandbox backend {backend!r}; use 'docker' or 'local'.")
+    raise ConfigError(
+        f"Unknown sandbox backend {backend!r} (from the backend argument or ENVALIGN_SANDBOX); "
+        "use 'docker' or 'local'."
+    )

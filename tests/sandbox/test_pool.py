@@ -67,3 +67,13 @@ def test_pool_with_a_custom_factory_and_bad_arguments() -> None:
         SandboxPool(size=0)
     with pytest.raises(ConfigError, match="backend"):
         SandboxPool(size=1, backend="vm")
+
+
+def test_envalign_sandbox_picks_the_default_backend(monkeypatch) -> None:
+    monkeypatch.setenv("ENVALIGN_SANDBOX", "local")
+    with SandboxPool(size=1) as pool, pool.session() as box:
+        assert isinstance(box, LocalSandbox)
+        assert box.run("print(6*7)").stdout == "42\n"
+    monkeypatch.setenv("ENVALIGN_SANDBOX", "podman")
+    with pytest.raises(ConfigError, match="ENVALIGN_SANDBOX"):
+        SandboxPool(size=1)
