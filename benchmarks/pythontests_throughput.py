@@ -2,13 +2,14 @@
 
 One run measures, on the same tasks and the same test harness:
 
-* sandboxed: ``PythonTestsEnv`` episodes (reset + one oracle submission that runs every hidden test
-  in one Docker sandbox execution), one warm session, tasks in order; the time inside
-  ``Sandbox.run`` is read from ``SANDBOX_CLOCK``;
+* sandboxed: ``PythonTestsEnv`` episodes (reset + one oracle submission: the agent's function runs
+  alone in one Docker sandbox execution that answers every call of the hidden tests, which run in
+  the environment's process), one warm session, tasks in order; the time inside ``Sandbox.run``
+  is read from ``SANDBOX_CLOCK``;
 * with the shared pool: the same episodes through ``Runner`` (``envalign run``'s loop, 8 episodes in
   flight, sessions from the environments' shared pool), container start-up included;
-* baseline: the same harness run on the host in a fresh ``python`` subprocess per task, with no
-  isolation at all (what a naive evaluator does).
+* baseline: the same tests and caller with the caller in a fresh host ``python`` subprocess per
+  task instead of the sandbox, no isolation at all (what a naive evaluator does).
 
 It prints episodes/s of each and the ratio sandboxed / baseline.
 
@@ -29,10 +30,11 @@ import time
 
 from envalign.envs.core import ActContext
 from envalign.envs.tools import sessions
+from envalign.envs.tools.call_channel import caller_script
 from envalign.envs.tools.code_tasks import humaneval_tasks
 from envalign.envs.tools.python_tests import PythonTestsEnv, compose_program, scripted_policy
 from envalign.envs.tools.sessions import SANDBOX_CLOCK
-from envalign.envs.tools.test_harness import HARNESS, harness_input, read_report
+from envalign.envs.tools.test_harness import run_tests
 
 
 def sandboxed(passes: int) -> dict[str, float]:
@@ -92,21 +94,16 @@ def baseline(passes: int) -> dict[str, float]:
     for _ in range(passes):
         for task in tasks:
             preamble, program = compose_program(task, task.gold)
-            nonce, stdin = harness_input(
-                program,
+            report = run_tests(
+                task,
                 preamble=preamble,
-                entry_point=task.entry_point,
-                helpers=task.preamble,
-                test_setup=task.test_setup,
-                tests=task.tests,
-                test_timeout_s=2.0,
+                program=program,
+                execute=_host_subprocess,
+                call_timeout_s=2.0,
                 program_timeout_s=2.0,
                 budget_s=6.0,
             )
-            out = subprocess.run(
-                [sys.executable, "-c", HARNESS], input=stdin, capture_output=True, text=True
-            )
-            scores.append(read_report(out.stdout, nonce, len(task.tests)).fraction)
+            scores.append(report.fraction)
     elapsed = time.perf_counter() - start
     return {
         "episodes": len(scores),
@@ -114,6 +111,13 @@ def baseline(passes: int) -> dict[str, float]:
         "episodes_per_s": len(scores) / elapsed,
         "mean_reward": sum(scores) / len(scores),
     }
+
+
+def _host_subprocess(stdin: str) -> tuple[str, str]:
+    out = subprocess.run(
+        [sys.executable, "-I", "-c", caller_script()], input=stdin, capture_output=True, text=True
+    )
+    return out.stdout, ""
 
 
 def main() -> None:

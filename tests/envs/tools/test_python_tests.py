@@ -46,7 +46,7 @@ def test_every_generated_gold_solution_scores_one(env, play, seed):
 @pytest.mark.parametrize(
     ("reply", "expected"),
     [
-        ("```python\npass\n```", "AssertionError"),
+        ("```python\npass\n```", "returned None, which is not the expected value"),
         (
             "```python\ndef has_close_elements(numbers, threshold):\n    return (\n```",
             "SyntaxError",
@@ -63,7 +63,8 @@ def test_bad_answers_score_zero_with_useful_feedback(docker_box, reply, expected
     env.reset(seed=0, options={"task_id": "HumanEval/0"})
     _, reward, terminated, _, info = env.step(reply)
     assert expected in info["feedback"]
-    assert "0/7 tests passed" in info["feedback"]
+    assert "0/4 shown tests passed (3 more held back)" in info["feedback"]
+    assert "Final result: 0/7 tests passed" in info["feedback"]
     assert terminated and reward == 0.0
     assert info["reward_components"]["tests_passed"] == 0.0
 
@@ -77,12 +78,15 @@ def test_os_system_does_no_harm_and_scores_zero(env, play):
     assert play(env, scripted_policy, options={"task_id": "HumanEval/2"})[0] == 1.0
 
 
-def test_feedback_names_the_failed_assertion_then_a_fix_succeeds(env):
+def test_feedback_names_the_failed_call_but_not_the_expected_value_then_a_fix_succeeds(env):
     env.reset(seed=0, options={"task_id": "HumanEval/0"})
     wrong = "```python\ndef has_close_elements(numbers, threshold):\n    return True\n```"
     observation, reward, terminated, _, info = env.step(wrong)
     assert not terminated and reward == 0.0
-    assert "4/7 tests passed" in info["feedback"] and "== False" in info["feedback"]
+    assert "2/4 shown tests passed (3 more held back)" in info["feedback"]
+    assert "`candidate([1.0, 2.0, 5.9, 4.0, 5.0], 0.8)` returned True" in info["feedback"]
+    assert "False" not in info["feedback"] and "assert" not in info["feedback"]
+    assert info["metrics"]["tests_total"] == 4  # held-back tests are not counted before the end
     assert "2 attempt(s) left" in observation
     right = scripted_policy(type("C", (), {"env": env})())
     _, reward, terminated, _, info = env.step(right)
@@ -132,7 +136,7 @@ def test_reward_hacks_fail(env):
         "def decode_cyclic(s):\n    return Anything()\n```"
     )
     _, reward, _, info = submit(env, "HumanEval/38", hack, hack, hack)
-    assert reward == 0.0 and "NotPlainValue" in info["feedback"]
+    assert reward == 0.0 and "NotPlainValue" in env.last_report.results[0].error
     helper = (
         "```python\ndef encode_cyclic(s):\n    return s\n\ndef decode_cyclic(s):\n    return s\n```"
     )
