@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import shlex
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -19,10 +20,13 @@ TASK_DIR = "task"
 SHOWN_OUTPUT = 2_000
 SUBMIT = re.compile(r"^\s*submit\b[:\s]*", re.IGNORECASE)
 
-# Runs in the sandbox: a digest of the task tree (paths, types, permission bits, contents).
+# Runs in the sandbox as ``python3 -I -S`` from ``/``: isolated mode and no ``site``, so nothing
+# the agent planted in the work dir (a ``hashlib.py``, a ``.pth`` file in ~/.local) is imported.
+# A digest of the task tree: paths, types, permission bits, contents of regular files.
 DIGEST = r"""
 import hashlib, json, os, stat
 entries = {}
+os.chdir("/work")
 for root, dirs, files in os.walk("task"):
     dirs.sort()
     for name in sorted(dirs + files):
@@ -32,12 +36,15 @@ for root, dirs, files in os.walk("task"):
             entries[path] = "link " + os.readlink(path)
         elif stat.S_ISDIR(info.st_mode):
             entries[path] = "dir %o" % stat.S_IMODE(info.st_mode)
-        else:
+        elif stat.S_ISREG(info.st_mode):
             with open(path, "rb") as handle:
                 digest = hashlib.sha256(handle.read()).hexdigest()
             entries[path] = "file %o %s" % (stat.S_IMODE(info.st_mode), digest)
+        else:
+            entries[path] = "special %o" % info.st_mode
 print(json.dumps(entries, sort_keys=True))
 """
+DIGEST_COMMAND = f"cd / && exec /usr/bin/python3 -I -S -c {shlex.quote(DIGEST)}"
 
 
 @dataclass(frozen=True)
@@ -126,6 +133,10 @@ class BashEnv(TextEnv):
     On submission: ``correct`` 1.0 when the answer matches the gold output (lines compared with
     blanks collapsed and numbers written canonically; in any order when the question allows) or
     the file tree matches the gold tree (paths, types, permission bits, contents). Otherwise 0.
+    The gold output and the gold tree's digest are recorded at reset and kept in the
+    environment's process; the sandbox is then rebuilt from the setup script, so no gold file or
+    leftover is there for the agent. The final tree is read by ``python3 -I -S`` started from
+    ``/``, which imports nothing from the agent's work dir.
 
     ## Termination
     On submission; truncated after ``max_turns`` actions.
@@ -233,7 +244,7 @@ class BashEnv(TextEnv):
         return self.sessions.lease.run(script, language="bash", limits=limits)
 
     def _digest(self) -> dict[str, str]:
-        result = self.sessions.lease.run(DIGEST, language="python")
+        result = self.sessions.lease.run(DIGEST_COMMAND, language="bash")
         try:
             return dict(json.loads(result.stdout))
         except (json.JSONDecodeError, TypeError, ValueError):

@@ -6,12 +6,15 @@ import functools
 import json
 import math
 import re
+import sqlite3
+import time
 from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 from envalign.envs.core import ActContext, TextEnv, read_action
+from envalign.envs.errors import EnvalignError
 from envalign.envs.info import step_info
 from envalign.envs.tools.code_extract import extract_code
 from envalign.envs.tools.sessions import LeaseHolder
@@ -22,19 +25,33 @@ SHOWN_ROWS = 20
 SHOWN_CELL = 200
 SUBMIT = re.compile(r"^\s*submit\b[:\s]*", re.IGNORECASE)
 
-# Runs in the sandbox: build the database from the schema script once, then run each query of
-# the request on a read-only connection and print the results as one JSON document.
+# Runs in the sandbox: build the database from the schema script (``task.db`` once per episode for
+# exploration, or a fresh copy for a submitted query, so nothing earlier queries did to the files
+# can change its result), then run each query on a read-only connection whose authorizer also
+# refuses ATTACH (which ``VACUUM INTO`` uses to write files) and PRAGMA writes.
 RUNNER = r"""
 import json, os, sqlite3, sys, time
 request = json.loads(sys.stdin.read())
-if not os.path.exists("task.db"):
-    build = sqlite3.connect("task.db")
+path = "task.db"
+if request["fresh"]:
+    path = "/tmp/.envalign-submitted-%d.db" % os.getpid()
+if request["fresh"] or not os.path.exists(path):
+    build = sqlite3.connect(path)
     build.executescript(request["schema"])
     build.commit()
     build.close()
+READ_PRAGMAS = {"table_info", "table_xinfo", "table_list", "index_list", "index_info",
+                "index_xinfo", "foreign_key_list"}
+def authorize(action, first, second, database, trigger):
+    if action in (sqlite3.SQLITE_ATTACH, sqlite3.SQLITE_DETACH):
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_PRAGMA and second is not None and first not in READ_PRAGMAS:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
 answers = []
 for query in request["queries"]:
-    connection = sqlite3.connect("file:task.db?mode=ro", uri=True)
+    connection = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+    connection.set_authorizer(authorize)
     deadline = time.monotonic() + request["timeout"]
     connection.set_progress_handler(lambda: time.monotonic() > deadline, 10000)
     try:
@@ -52,6 +69,10 @@ for query in request["queries"]:
         connection.close()
 print(json.dumps(answers))
 """
+
+
+class GoldQueryFailed(EnvalignError, RuntimeError):
+    """A question's gold query failed: the environment's data is broken, not the agent's answer."""
 
 
 @dataclass(frozen=True)
@@ -102,7 +123,15 @@ def result_score(got: QueryResult, gold: QueryResult, ordered: bool) -> dict[str
         credit ``row_overlap``: 0.5 x F1 of the row multisets (rows compared whole, so a result
         with the right rows in the wrong order, or a superset, earns part). A failed query
         scores 0.
+
+    Raises:
+        GoldQueryFailed: If ``gold`` is an error: an empty gold result from a failed query must
+            never match anything.
     """
+    if gold.error:
+        raise GoldQueryFailed(
+            f"The gold query failed ({gold.error}); the question's data is broken."
+        )
     zero = {"result_match": 0.0, "row_overlap": 0.0}
     if got.error:
         return zero
@@ -149,6 +178,12 @@ class SqlEnv(TextEnv):
     ``shop``, ``school``, built from SQL scripts in ``envs/tools/data/sql``). The database is
     built in the episode's sandbox session; the agent explores it with queries (read-only) and
     submits a final query, whose result is compared with the gold query's.
+
+    The submitted query runs in the sandbox on a fresh copy of the database, so nothing earlier
+    queries did to the episode's files counts; the gold query runs in the environment's process
+    on its own in-memory copy, out of the agent's reach, and a gold query that fails is an error
+    of the environment (:class:`GoldQueryFailed`), never a match. Connections are read-only and
+    refuse ``ATTACH`` (hence ``VACUUM INTO``) and PRAGMA writes.
 
     ## Observation
     The schema (``CREATE TABLE`` statements), the question, and the result of the last query (at
@@ -227,7 +262,8 @@ class SqlEnv(TextEnv):
         if problem:
             feedback = problem
         elif submitted:
-            got, gold = self.run_queries([query, self.question.gold])
+            (got,) = self.run_queries([query], fresh=True)
+            gold = gold_result(self.question, self.max_rows, self.query_timeout_s)
             components = result_score(got, gold, self.question.ordered)
             feedback = self._grade_feedback(got, components)
         else:
@@ -250,12 +286,18 @@ class SqlEnv(TextEnv):
         """Give the sandbox session back."""
         self.sessions.release()
 
-    def run_queries(self, queries: list[str]) -> list[QueryResult]:
-        """Run queries in the sandbox against this episode's database (built on first use)."""
+    def run_queries(self, queries: list[str], fresh: bool = False) -> list[QueryResult]:
+        """Run queries in the sandbox against this episode's database (built on first use).
+
+        Args:
+            queries: SQL queries, each run on its own read-only connection.
+            fresh: Run them on a new copy of the database instead (for a submitted query).
+        """
         from envalign.sandbox import Limits
 
         lease = self.sessions.lease
         request = {
+            "fresh": fresh,
             "schema": schema_script(self.question.schema),
             "queries": queries,
             "timeout": self.query_timeout_s,
@@ -287,6 +329,35 @@ class SqlEnv(TextEnv):
             f"Question{order}: {self.question.question}\n\n{last}\n"
             f"Turn {self.turns}/{self.max_turns}."
         )
+
+
+@functools.lru_cache(maxsize=256)
+def gold_result(question: SqlQuestion, max_rows: int, timeout_s: float = 2.0) -> QueryResult:
+    """Run ``question``'s gold query here, on its own in-memory copy of the database.
+
+    The gold query never runs in the sandbox, so nothing the agent's queries do to the episode's
+    files (a hot journal written with ``VACUUM INTO``, an attached file) can change it.
+
+    Raises:
+        GoldQueryFailed: If the gold query fails.
+    """
+    connection = sqlite3.connect(":memory:")
+    try:
+        connection.executescript(schema_script(question.schema))
+        deadline = time.monotonic() + timeout_s
+        connection.set_progress_handler(lambda: time.monotonic() > deadline, 10_000)
+        cursor = connection.execute(question.gold)
+        rows = cursor.fetchmany(max_rows + 1)
+    except sqlite3.Error as error:
+        raise GoldQueryFailed(
+            f"The gold query of {question.id} failed ({type(error).__name__}: {error}); "
+            "fix the question in data/sql_questions.json."
+        ) from error
+    finally:
+        connection.close()
+    columns = [d[0] for d in cursor.description or []]
+    encoded = [[v.hex() if isinstance(v, bytes) else v for v in row] for row in rows[:max_rows]]
+    return QueryResult(columns, encoded, more=len(rows) > max_rows)
 
 
 def scripted_policy(context: ActContext) -> str:
