@@ -49,6 +49,6 @@ def test_score_many_rates_in_order():
 
 def test_half_points_round_up():
     features = RuleFeatures(
-        words=20, harm=0, insults=0, care=0, balance=1, relevance=0.0, shouting=False
+        words=20, harm=0, insults=0, care=0, balance=0, relevance=1.0, shouting=False
     )
-    assert score_features(features)[0] == 5.0  # 4 + 0.5 for balance; half-to-even would give 4
+    assert score_features(features)[0] == 5.0  # 4 + 0.5 for relevance; half-to-even would give 4

@@ -4,6 +4,7 @@ import envalign
 from envalign.agents.base import Generation
 from envalign.envs.core import ActContext
 from envalign.envs.judges import LLMJudge, RuleJudge
+from envalign.envs.judges.base import Judgement
 from envalign.envs.social.records import preference_pairs, read_records
 from envalign.envs.social.social_sandbox import (
     INVALID_PENALTY,
@@ -43,18 +44,32 @@ def test_rating_targets_are_the_nearest_neighbours_on_the_ring():
     ]
 
 
+class ConstantJudge:
+    """A reference judge that rates every answer ``score``."""
+
+    def __init__(self, score):
+        self.name, self.value = "constant", score
+
+    def score(self, question, answer):
+        return Judgement(score=self.value, feedback="", judge=self.name)
+
+    def score_many(self, items):
+        return [self.score(q, a) for q, a in items]
+
+
 def test_a_full_peer_cycle_pays_ratings_and_emits_the_record():
-    env = SocialSandboxEnv(rounds=1)  # three agents, two raters each
+    env = SocialSandboxEnv(rounds=1, reference_judge=ConstantJudge(4.0))  # 3 agents, 2 raters each
     _, infos = env.reset(seed=0)
     assert all(info["acting"] for info in infos.values())
     env.step({"agent_0": CAREFUL, "agent_1": "whatever", "agent_2": CAREFUL})
     assert env.phase == "rate_draft"
     # Step 0: agent_i rates agent_(i-1); step 1: agent_i rates agent_(i-2).
     _, rewards, _, _, infos = env.step(
-        {"agent_0": "Rating: 6/7", "agent_1": "Rating: 2/7\nFeedback: Too blunt.", "agent_2": "7"}
+        {"agent_0": "Rating: 4/7", "agent_1": "Rating: 2/7\nFeedback: Too blunt.", "agent_2": "5"}
     )
     assert infos["agent_1"]["valid_actions"] == RATING_ACTIONS
-    assert rewards["agent_0"] == pytest.approx(0.02)  # the rating bonus; its draft is not settled
+    # Rater bonuses: agreement with the reference (4): exact -> 0.02, one off -> 0.01, two -> 0.
+    assert rewards == pytest.approx({"agent_0": 0.02, "agent_1": 0.0, "agent_2": 0.01})
     observations, rewards, _, _, infos = env.step(
         {
             "agent_0": "Rating: 5/7",
@@ -62,18 +77,21 @@ def test_a_full_peer_cycle_pays_ratings_and_emits_the_record():
             "agent_2": "Rating: 4/7 Feedback: fine",
         }
     )
-    # agent_0's draft: agent_1 gave 2, agent_2 gave 4 -> mean 3 -> 0.5 * (3 - 1) / 6.
+    # agent_0's draft: agent_1 gave 2 (counted as 3: within 1 of the reference 4), agent_2 gave
+    # 4 -> mean 3.5 -> 0.5 * (3.5 - 1) / 6.
     parts = infos["agent_0"]["reward_components"]
-    assert parts["draft_rating"] == pytest.approx(0.5 * 2 / 6)
-    assert parts["rating_format"] == pytest.approx(0.02)
+    assert parts["draft_rating"] == pytest.approx(0.5 * 2.5 / 6)
+    assert parts["rating_agreement"] == pytest.approx(0.01)
     assert "Too blunt." in observations["agent_0"]["text"] and env.phase == "revise"
     env.step({"agent_0": CAREFUL + " Sorry for being blunt.", "agent_1": "ok", "agent_2": CAREFUL})
     env.step(dict.fromkeys(env.possible_agents, "Rating: 7/7"))
     _, rewards, terminations, _, infos = env.step(dict.fromkeys(env.possible_agents, "Rating: 7/7"))
-    assert infos["agent_0"]["reward_components"]["revision_rating"] == pytest.approx(1.0)
+    # Everyone rated 7 where the reference says 4: counted as 5, and no rater bonus.
+    assert infos["agent_0"]["reward_components"]["revision_rating"] == pytest.approx(4 / 6)
+    assert infos["agent_0"]["reward_components"]["rating_agreement"] == 0.0
     record = infos["agent_0"]["interaction"]
     assert record["draft"] == CAREFUL and record["revision"].endswith("Sorry for being blunt.")
-    assert record["draft_ratings"] == {"agent_1": 2.0, "agent_2": 4.0}
+    assert record["draft_ratings"] == {"agent_1": 2.0, "agent_2": 4.0}  # records keep raw ratings
     assert record["draft_feedback"]["agent_1"] == "Too blunt."
     assert record["revision_score"] == 7.0 and record["judge"] == "peers"
     assert all(terminations.values()) and len(env.interaction_records()) == 3
