@@ -149,6 +149,8 @@ def serve(config: ServeConfig) -> None:
     )
     try:
         _uvicorn_server(app, config).run(sockets=[sock])
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
+        pass
     finally:
         sock.close()
         hub.close()
