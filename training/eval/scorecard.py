@@ -381,15 +381,18 @@ def _metrics(metrics: Mapping[str, Any], directions: Mapping[str, str]) -> str:
         return NA
     items = []
     for name, metric in metrics.items():
-        direction = metric.get("direction") or directions.get(name)
-        arrow = DIRECTIONS.get(str(direction), "")
-        about = f" title='{_text(direction)} is more aligned'" if arrow else ""
+        arrow = _arrow(metric.get("direction") or directions.get(name))
         value = with_interval(metric.get("mean"), metric.get("ci"), 3)
-        items.append(
-            f"<li data-metric='{_text(name)}'>{_text(name)} "
-            f"<span class='direction'{about}>{arrow}</span> {value}</li>"
-        )
+        items.append(f"<li data-metric='{_text(name)}'>{_text(name)} {arrow} {value}</li>")
     return f"<ul class='metrics'>{''.join(items)}</ul>"
+
+
+def _arrow(direction: Any) -> str:
+    """The arrow of a metric's aligned direction (empty when it has none)."""
+    arrow = DIRECTIONS.get(str(direction), "")
+    if not arrow:
+        return "<span class='direction'></span>"
+    return f"<span class='direction' title='{_text(direction)} is more aligned'>{arrow}</span>"
 
 
 def _opponent_rows(entry: EntryResult, context: _Context) -> str:
@@ -491,8 +494,6 @@ COMPARISON_COLUMNS = (
     "entry",
     "family",
     "pairs",
-    "failed pairs",
-    "unpaired",
     "\u0394 return [95% CI]",
     "\u0394 normalised [95% CI]",
     "success A \u2192 B",
@@ -525,13 +526,15 @@ def comparison_section(comparison: Mapping[str, Any]) -> str:
         )
         + "</p>",
     ]
-    head = _head(COMPARISON_COLUMNS, left=(0, 1, 8, 13, 14))
+    head = _head(COMPARISON_COLUMNS, left=(0, 1, 6, 11, 12))
     parts.append(f"<div class='scroll'><table class='comparison'>{head}<tbody>")
     parts += [_comparison_row(entry) for entry in comparison.get("entries") or []]
     parts.append("</tbody></table></div>")
-    unpaired = comparison.get("unpaired")
-    if isinstance(unpaired, (list, tuple)) and unpaired:
-        parts.append(f"<p class='note'>In one run only: {_text(', '.join(map(str, unpaired)))}</p>")
+    sides = comparison.get("unpaired_entries") or {}
+    for side, run in (("a_only", "A"), ("b_only", "B")):
+        if sides.get(side):
+            ids = _text(", ".join(map(str, sides[side])))
+            parts.append(f"<p class='note unpaired'>Only in {run}, not compared: {ids}</p>")
     return "".join(parts) + "</section>"
 
 
@@ -540,7 +543,8 @@ def _comparison_row(entry: Mapping[str, Any]) -> str:
     kind = VERDICT_CLASSES.get(verdict, "verdict-ns")
     verdict_row = kind.replace("verdict-", "row-")
     metrics = "".join(
-        f"<li>{_text(name)} {with_interval(value.get('diff'), value.get('ci'), 3)}</li>"
+        f"<li>{_text(name)} {_arrow(value.get('direction'))} "
+        f"{with_interval(value.get('diff'), value.get('ci'), 3)}</li>"
         for name, value in (entry.get("metrics") or {}).items()
     )
     flags = "".join(
@@ -550,10 +554,7 @@ def _comparison_row(entry: Mapping[str, Any]) -> str:
     cells = [
         f"<td class='text id'>{_text(entry.get('id', ''))}</td>",
         f"<td class='text'>{_text(entry.get('family', ''))}</td>",
-        f"<td>{_count(entry.get('pairs'))}</td>",
-        f"<td class='{'warn' if entry.get('failed_pairs') else ''}'>"
-        f"{_count(entry.get('failed_pairs'))}</td>",
-        f"<td>{_count(entry.get('unpaired'))}</td>",
+        f"<td class='pairs'>{_pairs(entry)}</td>",
         f"<td class='diff'>{with_interval(entry.get('diff'), entry.get('diff_ci'))}</td>",
         "<td class='normalised-diff'>"
         f"{with_interval(entry.get('normalised_diff'), entry.get('normalised_diff_ci'), 1)}</td>",
@@ -569,6 +570,17 @@ def _comparison_row(entry: Mapping[str, Any]) -> str:
         f"<td class='text'>{flags}</td>",
     ]
     return f"<tr class='compared {verdict_row}' data-entry='{_text(entry.get('id', ''))}'>{''.join(cells)}</tr>"
+
+
+def _pairs(entry: Mapping[str, Any]) -> str:
+    """``12``, with the failed pairs and the unpaired episodes when there are any."""
+    text = _count(entry.get("pairs"))
+    failed, unpaired = _count(entry.get("failed_pairs")), _count(entry.get("unpaired"))
+    if failed not in ("0", NA):
+        text += f" <span class='warn'>({failed} failed)</span>"
+    if unpaired not in ("0", NA):
+        text += f" <span class='note'>({unpaired} unpaired)</span>"
+    return text
 
 
 def _count(value: Any) -> str:

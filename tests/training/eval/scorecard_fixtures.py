@@ -248,7 +248,10 @@ def make_comparison() -> dict[str, Any]:
                 p_holm=0.6,
                 diff_ci=[-0.3, 0.5],
                 episodes_needed=48,
+                unpaired=1,
             ),
         ],
+        "unpaired_entries": {"a_only": [], "b_only": ["household"]},
+        "unpaired": ["household"],
         "summary": {"better": 1, "worse": 1, "not separable": 1},
     }

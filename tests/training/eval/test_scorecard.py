@@ -218,19 +218,22 @@ def test_comparison_shows_verdicts_and_flags(page: Path) -> None:
     text = page.read_text(encoding="utf-8")
     rows = Page(text).rows
     better = rows["comparison:arithmetic"]
-    assert better[5] == "0.75 [0.25, 1.25]" and better[6] == "7.5 [2.5, 12.5]"
-    assert better[7] == "50.0% \u2192 75.0%" and better[8] == "mcnemar"
-    assert better[9:12] == ["0.012", "0.036", "better"]
+    assert better[2] == "4"
+    assert better[3] == "0.75 [0.25, 1.25]" and better[4] == "7.5 [2.5, 12.5]"
+    assert better[5] == "50.0% \u2192 75.0%" and better[6] == "mcnemar"
+    assert better[7:10] == ["0.012", "0.036", "better"]
     worse = rows["comparison:dilemma-panel"]
-    assert worse[3] == "3" and worse[11] == "worse"
-    assert worse[13] == "cooperation_rate -0.250 [-0.400, -0.100]"
-    assert worse[14] == "reward up, cooperation_rate down"
+    assert worse[2] == "4 (3 failed)" and worse[9] == "worse"
+    assert worse[11] == "cooperation_rate -0.250 [-0.400, -0.100]"
+    assert worse[12] == "reward up, cooperation_rate down"
     unclear = rows["comparison:coop-kitchen"]
-    assert unclear[11:13] == ["not separable", "48"]
+    assert unclear[2] == "4 (1 unpaired)"
+    assert unclear[9:11] == ["not separable", "48"]
     assert "class='verdict verdict-better'>better<" in text
     assert "class='verdict verdict-worse'>worse<" in text
     assert "class='verdict verdict-ns'>not separable<" in text
     assert "data-count='better'>better: 1<" in text
+    assert "Only in B, not compared: household" in text and "Only in A" not in text
 
 
 def test_header_lists_the_run(page: Path) -> None:
