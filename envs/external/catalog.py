@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import importlib
 
-CATALOGS = ("envalign.envs.external.openspiel.catalog",)
+CATALOGS = (
+    "envalign.envs.external.openspiel.catalog",
+    "envalign.envs.external.scienceworld.catalog",
+    "envalign.envs.external.textworld.catalog",
+    "envalign.envs.external.textarena.catalog",
+)
 
 
 def register_all() -> None:

@@ -1,0 +1,1 @@
+"""ScienceWorld's science-experiment tasks (``pip install "envalign[scienceworld]"`` plus Java)."""

@@ -1,0 +1,1 @@
+"""TextArena's offline games (``pip install "envalign[textarena]"``) as envalign PettingZoo games."""

@@ -1,0 +1,1 @@
+"""TextWorld's generated text games (``pip install "envalign[textworld]"``)."""
