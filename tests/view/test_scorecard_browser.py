@@ -239,6 +239,10 @@ def test_viewer_links_open_an_episode_and_follow_fragment_changes(driver, run):
     ]
     wait_for(driver, f"return window.envalignViewer.visibleCount === {len(arithmetic)}")
 
+    driver.execute_script("location.hash = '#seed=40'")  # a new link drops the old filters
+    wait_for(driver, "return window.envalignViewer.visibleCount === 4")
+    assert driver.execute_script("return document.getElementById('env-filter').value") == ""
+
     driver.execute_script("location.hash = '#env=envalign%2FNoSuch-v0'")
     wait_for(driver, "return window.envalignViewer.visibleCount === 0")
     assert "not in this file" in by_css(driver, "#link-text")[0].text

@@ -134,6 +134,10 @@
 
   function readLink() {
     const params = new URLSearchParams(location.hash.slice(1));
+    if ([...params.keys()].some((key) => key !== "episode")) {
+      // A link states the whole filter: what it leaves out is not filtered.
+      envFilter.value = successFilter.value = minReturn.value = search.value = "";
+    }
     const seeds = params.has("seed") ? parseSeeds(params.get("seed")) : null;
     const wanted = []; // [agent or null, policy]
     for (const [key, value] of params) {
