@@ -247,16 +247,19 @@ class TransformersPolicy:
         eos = torch.tensor(sorted(self.eos_token_ids), device=self.device)
         generator = self._sampling_generator(params)
         past = None
+        # transformers 5 names the KV cache `cache` (`past_key_values` is deprecated); 4.x does not.
+        base = self.model.get_base_model() if hasattr(self.model, "get_base_model") else self.model
+        named = "cache" if "cache" in inspect.signature(base.forward).parameters else None
         for _ in range(params.max_new_tokens):
             output = self.model(
                 input_ids=step_ids,
                 attention_mask=step_mask,
                 position_ids=step_positions,
-                past_key_values=past,
                 use_cache=True,
+                **{named or "past_key_values": past},
                 **self._last_logits_only,
             )
-            past = output.past_key_values
+            past = output.get("cache") if named else output.past_key_values
             if past is None:
                 raise RuntimeError(
                     "The model returned no KV cache; set model.config.use_cache = True to generate."

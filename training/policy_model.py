@@ -29,8 +29,10 @@ def build_policy(config: TrainConfig, device: str | None = None) -> Any:
     device = resolve_device(device or (None if m.device == "auto" else m.device))
     dtype = resolve_dtype(m.dtype, device)
     if m.gradient_checkpointing:
-        model.gradient_checkpointing_enable()
-        model.config.use_cache = True
+        # transformers 5 renamed it (the old name warns); generation asks for its cache itself.
+        enable = getattr(model, "activation_checkpointing_enable", None)
+        (enable or model.gradient_checkpointing_enable)()
+        model.config.use_cache = False
     if m.lora.enabled:
         model = _with_lora(model, m.lora)
     sampling = SamplingParams(
