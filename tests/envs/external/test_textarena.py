@@ -75,6 +75,14 @@ def test_private_random_continues_its_own_stream():
         second = random.random()
     reference = random.Random(5)
     assert [first, second] == [reference.random(), reference.random()]
+    with_numpy = PrivateRandom(5, numpy=True)
+    np.random.seed(0)
+    with with_numpy.swapped_in():
+        drawn = np.random.random()
+    assert (
+        drawn == np.random.RandomState(5).random()
+        and np.random.random() == np.random.RandomState(0).random()
+    )
 
 
 def test_non_text_actions_get_feedback_then_the_third_is_sent_as_an_empty_move():
