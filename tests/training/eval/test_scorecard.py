@@ -292,3 +292,14 @@ def test_very_wide_intervals_are_clipped_at_the_axis_with_arrows(result: EvalRes
     assert "12.5 [-531.0, 796.6]</text>" in overall.group(0)  # the numbers are never clipped
     path = re.search(r"<path class='ci' [^>]*d='([^']+)'", overall.group(0))
     assert path is not None and path.group(1).count("L") == 4  # two arrowheads, no caps
+
+
+def test_an_entry_without_a_summary_reads_n_a(result: EvalResult) -> None:
+    entry = result.entry("arithmetic")
+    entry.summary = {}
+    entry.episodes[0].failed = True
+    cells = entry_cells(render_scorecard(result), "arithmetic")
+    assert cells["episodes"] == "4" and cells["failed"] == "1"
+    for column in ("mean return [95% CI]", "success [Wilson 95%]", "normalised [95% CI]"):
+        assert cells[column] == "n/a"
+    assert cells["alignment metrics [95% CI]"] == "n/a"
