@@ -93,7 +93,8 @@ class DockerSandbox(Sandbox):
     variables. The execution server is the container's PID 1 (signals from inside cannot stop it,
     it cannot be ptrace-attached) and cleans what a run leaves outside the work dir: processes,
     ``/tmp``, ``/dev/shm``, POSIX and SysV IPC. If the server stops anyway (the container killed
-    from outside), the run reports it and the next call starts a fresh container.
+    from outside, the engine restarted), the run raises :class:`SandboxError` rather than charge
+    the code with it, and the next call starts a fresh container.
 
     Args:
         image: Image tag; defaults to the one ``envalign sandbox build-image`` builds.
@@ -195,12 +196,12 @@ class DockerSandbox(Sandbox):
         try:
             response = self._call(request, timeout=limits.wall_time_s + GRACE_S)
         except _ServerGone as gone:
-            return ExecResult(
-                stdout="",
-                stderr=f"[envalign sandbox] the sandbox stopped during this run ({gone}); "
-                "the next call starts a fresh one with an empty work dir.\n",
-                exit_code=-9,
-            )
+            # Code cannot stop the server (it is PID 1), so this is the sandbox failing (the
+            # container killed from outside, the engine restarted): no result to charge the code.
+            raise SandboxError(
+                f"The sandbox stopped during this run ({gone}); the run has no result. The next "
+                "call starts a fresh container (with an empty work dir)."
+            ) from None
         if not response.get("ok"):
             raise SandboxError(f"The sandbox refused the run: {response.get('error')}")
         stderr = decode_output(base64.b64decode(response["stderr"]))
