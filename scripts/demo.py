@@ -116,6 +116,47 @@ def embodied() -> None:
     console.print(f"an episode of CoopKitchen animated: {gif}")
 
 
+def field_environments() -> None:
+    section("The field's own environments: OpenSpiel and ScienceWorld under envalign's conventions")
+    envalign(
+        "run",
+        "openspiel/TicTacToe-v0",
+        "--policy",
+        "player_0=solver",
+        "--policy",
+        "player_1=random",
+        "--episodes",
+        "20",
+        "--quiet",
+    )
+    envalign("run", "openspiel/KuhnPoker-v0", "--policy", "cfr", "--episodes", "200", "--quiet")
+    if shutil.which("java") is None:
+        console.print("ScienceWorld skipped: no Java runtime (scripts/ensure-java.sh installs one)")
+        return
+    envalign(
+        "run",
+        "scienceworld/FindLivingThing-v0",
+        "--policy",
+        "gold",
+        "--episodes",
+        "2",
+        "--out",
+        str(RUNS / "scienceworld-gold.jsonl"),
+        "--quiet",
+    )
+    envalign(
+        "run",
+        "scienceworld/FindLivingThing-v0",
+        "--policy",
+        "random",
+        "--episodes",
+        "2",
+        "--env-arg",
+        "max_steps=20",
+        "--quiet",
+    )
+
+
 def docker_engine() -> bool:
     """Whether an engine answers; if none does, start one the way `make test` does (root, Debian)."""
     from envalign.sandbox.image import docker_client
@@ -283,6 +324,7 @@ SECTIONS: list[Callable[[], None]] = [
     catalog,
     social,
     embodied,
+    field_environments,
     tools,
     llm_agents,
     training,
