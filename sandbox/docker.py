@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import atexit
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -104,9 +105,10 @@ class DockerSandbox(Sandbox):
         cpus: CPU quota of the container, in CPUs.
         keep_files: Keep files of the work dir between runs (until ``reset()``); when False,
             every run starts with an empty work dir.
-        runtime: OCI runtime of the container, e.g. ``"runsc"`` for gVisor (stronger isolation,
-            slower); the engine's default (runc) when None. ``envalign sandbox doctor --runtime``
-            checks that the engine has it.
+        runtime: OCI runtime of the container, e.g. ``"runsc"`` for gVisor (a kernel of its own
+            between the code and the host's; slower to start); when None, the
+            ``ENVALIGN_SANDBOX_RUNTIME`` environment variable, else the engine's default (runc).
+            ``ENVALIGN_SANDBOX_RUNTIME=runsc envalign sandbox doctor`` checks it.
         client: A ``docker.DockerClient``; one from the environment by default.
 
     Raises:
@@ -131,7 +133,7 @@ class DockerSandbox(Sandbox):
         self.limits = limits or Limits()
         self.work_dir_mb = work_dir_mb
         self.work_dir_files = work_dir_files
-        self.runtime = runtime
+        self.runtime = runtime or os.environ.get("ENVALIGN_SANDBOX_RUNTIME") or None
         self.cpus = cpus
         self.keep_files = keep_files
         self._owns_client = client is None
@@ -147,12 +149,12 @@ class DockerSandbox(Sandbox):
                     f"The sandbox image {self.image} is missing. Build it with "
                     "`envalign sandbox build-image`."
                 )
-            if runtime is not None:
+            if self.runtime is not None:
                 known = self._client.info().get("Runtimes", {})
-                if runtime not in known:
+                if self.runtime not in known:
                     raise SandboxUnavailable(
-                        f"The Docker engine has no runtime {runtime!r} (it has: {sorted(known)}); "
-                        "see docs/sandbox_isolation.md to install one."
+                        f"The Docker engine has no runtime {self.runtime!r} (it has: "
+                        f"{sorted(known)}); see docs/sandbox_isolation.md to add one."
                     )
             collect_leftovers_once(self._client)
             _LIVE.add(self)
@@ -255,13 +257,19 @@ class DockerSandbox(Sandbox):
             self._closed = True
             self._stop_container()
             if self._owns_client:
-                self._client.close()  # its connection pool holds sockets
+                with contextlib.suppress(Exception):
+                    self._client.close()  # its connection pool holds sockets
         _LIVE.discard(self)
 
     @property
     def healthy(self) -> bool:
         """False when the server or the container is gone."""
         return not (self._broken or self._closed)
+
+    @property
+    def gvisor(self) -> bool:
+        """Whether the container runs under gVisor (``runsc``, or a runtime named after it)."""
+        return (self.runtime or "").startswith("runsc")
 
     @property
     def container_id(self) -> str | None:
@@ -367,7 +375,10 @@ class DockerSandbox(Sandbox):
                 docker.types.Ulimit(name="core", soft=0, hard=0),
             ],
         )
-        host_config["MaskedPaths"] = list(MASKED_PATHS)
+        if not self.gvisor:
+            # gVisor's /proc and /sys are its own, not the host's (and masking them crashes
+            # runsc 2022's sysfs); under runc they are the host kernel's.
+            host_config["MaskedPaths"] = list(MASKED_PATHS)
         created = api.create_container(
             self.image,
             command=["python3", "-I", "-c", _SERVER_SOURCE],
@@ -408,6 +419,8 @@ class DockerSandbox(Sandbox):
                 self._container.remove(force=True)
             except docker.errors.APIError:
                 pass  # already removed (auto_remove) or being removed
+            except Exception:  # the engine is gone: auto_remove or `sandbox gc` removes it
+                pass
             self._container = None
 
     # ------------------------------------------------------------ protocol

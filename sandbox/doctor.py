@@ -58,6 +58,7 @@ def live_checks(client: Any, image: str) -> list[Check]:
     with DockerSandbox(image, limits, client=client) as box:
         config = client.api.inspect_container(box.container_id)
         probes: list[tuple[str, Callable[[], tuple[bool, str]]]] = [
+            ("runtime", lambda: _runtime(box, config)),
             ("non-root user", lambda: _probe(box, "id -u", lambda out: out.strip() != "0")),
             ("no network (TCP)", lambda: _no_tcp(box)),
             ("no network (DNS)", lambda: _no_dns(box)),
@@ -111,6 +112,14 @@ ORPHAN_ZOMBIES = (
 )
 
 
+def _runtime(box: Any, config: dict[str, Any]) -> tuple[bool, str]:
+    runtime = config["HostConfig"].get("Runtime") or "runc"
+    if not box.gvisor:
+        return True, f"{runtime} (set ENVALIGN_SANDBOX_RUNTIME=runsc for gVisor)"
+    kernel = box.run("dmesg | head -n 1", language="bash").stdout.strip()
+    return "gVisor" in kernel, f"{runtime}: {kernel or 'no gVisor kernel seen'}"
+
+
 def _server_is_init(box: Any) -> tuple[bool, str]:
     comm, _, zombies = box.run(ORPHAN_ZOMBIES).stdout.strip().partition(" ")
     return comm == "python3" and zombies == "0", f"PID 1 is {comm}, orphan zombies left: {zombies}"
@@ -129,6 +138,8 @@ def _ipc_cleared(box: Any) -> tuple[bool, str]:
 
 
 def _masked(box: Any) -> tuple[bool, str]:
+    if box.gvisor:
+        return True, "gVisor: /proc and /sys are gVisor's own, not the host kernel's"
     result = box.run(
         "import os\nprint(len(os.listdir('/sys/kernel')) + len(os.listdir('/sys/firmware')),"
         " os.path.exists('/proc/kcore') and len(open('/proc/kcore', 'rb').read(1)))"

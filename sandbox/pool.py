@@ -126,12 +126,13 @@ class SandboxPool:
             await asyncio.to_thread(self.release, session)
 
     def close(self) -> None:
-        """Close every session; idempotent."""
+        """Close every session; idempotent, and never raises (an engine gone is not an error here)."""
         self._closed = True
         with self._lock:
             sessions, self._all = self._all, []
         for session in sessions:
-            session.close()
+            with contextlib.suppress(Exception):  # its container goes with its engine, or by gc
+                session.close()
 
     def __enter__(self) -> SandboxPool:
         return self
