@@ -1,11 +1,9 @@
 import random
-import subprocess
-import sys
 
 import pytest
 
 import envalign
-from envalign.envs import DependencyNotInstalled, list_envs, make_raw, observation_text
+from envalign.envs import list_envs, make_raw, observation_text
 
 pytest.importorskip(
     "pyspiel", reason='needs pip install "envalign[openspiel]" (make test installs it)'
@@ -107,26 +105,3 @@ def test_every_game_ends_with_returns_in_the_metrics(env_id):
     trace = play(env, 1, lambda agent, info: rng.choice(info["valid_actions"]))
     assert trace
     env.close()
-
-
-HIDE = "import sys; sys.modules[{module!r}] = None\nfrom envalign.cli import main\nsys.exit(main({argv!r}))"
-
-
-def cli_without(module, argv):
-    script = HIDE.format(module=module, argv=argv)
-    return subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
-    )
-
-
-def test_without_open_spiel_list_marks_the_extra_and_run_says_what_to_install():
-    listing = cli_without("pyspiel", ["list", "--json"])
-    assert listing.returncode == 0, listing.stderr
-    assert 'needs pip install \\"envalign[openspiel]\\"' in listing.stdout
-    run = cli_without("pyspiel", ["run", "openspiel/Bargaining-v0", "--episodes", "1"])
-    assert run.returncode == 2
-    assert run.stderr.strip().splitlines() == [
-        "envalign: error: open-spiel is needed to play OpenSpiel games but is not installed. "
-        'Install it with: pip install "envalign[openspiel]"'
-    ]
-    assert issubclass(DependencyNotInstalled, ImportError)
