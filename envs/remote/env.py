@@ -93,14 +93,16 @@ def remote_card(env_id: str) -> EnvCard:
     """The catalog card of ``openenv:URL``: a single-agent environment built by :class:`RemoteEnv`.
 
     Against ``envalign serve`` it carries the served card's family, signals and description; the
-    client plays one seat, so ``num_agents`` is 1 and the only baseline is ``random`` (scripted
-    baselines read hidden state that stays on the server).
+    client plays one seat, so ``num_agents`` is 1. Its baselines (``scripted``, ``random``...) are
+    the served ones, played on the server (:func:`server_baseline`), since scripted baselines read
+    hidden state that stays there.
     """
     url = server_url(env_id)
     described = _described(env_id)
     if described.get("envalign"):
         served = described["card"]
         seat = ", ".join(described.get("open_seats", [])) or "agent"
+        baselines = {*served.get("policies", ()), "random"}
         return EnvCard(
             id=env_id,
             entry_point=functools.partial(RemoteEnv, url),
@@ -110,6 +112,7 @@ def remote_card(env_id: str) -> EnvCard:
             needs_docker=False,
             description=f"{served['id']} (seat {seat}) served at {url}: {served['description']}",
             tags=("openenv", *served.get("tags", ())),
+            policies={name: functools.partial(server_baseline, name) for name in baselines},
             source=f"openenv server at {url}",
         )
     metadata = described.get("metadata", {})
@@ -124,6 +127,16 @@ def remote_card(env_id: str) -> EnvCard:
         tags=("openenv", "openenv-generic"),
         source=f"openenv server at {url}",
     )
+
+
+def server_baseline(name: str, context: Any) -> str:
+    """A baseline of a served environment: the server chooses the move in the client's place.
+
+    The move goes as OpenEnv's step with ``metadata={"policy": name}``; the text returned here is
+    only a placeholder for the record, and ``info["server_action"]`` holds the move played.
+    """
+    context.env.play_on_server(name)
+    return f"[{name} on the server]"
 
 
 class RemoteEnv(gymnasium.Env[str, str]):
@@ -176,6 +189,7 @@ class RemoteEnv(gymnasium.Env[str, str]):
             message_timeout_s=message_timeout_s,
         ).sync()
         self._lock = threading.Lock()
+        self._server_policy: str | None = None
         self.agent = "agent"
         self.transcript: list[str] = []
 
@@ -198,12 +212,27 @@ class RemoteEnv(gymnasium.Env[str, str]):
 
     def step(self, action: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         """Send ``action``; return the server's observation, reward, ends and info."""
-        payload = {"text": action} if self._action_field is None else self._payload(action)
+        payload: dict[str, Any] = (
+            {"text": action} if self._action_field is None else self._payload(action)
+        )
+        if self._server_policy is not None:
+            payload["metadata"] = {"policy": self._server_policy}
+            self._server_policy = None
         result = self._call(lambda: self._client.step(payload))
         text, reward, truncated, info = self._parse(result)
         done = bool(result.done)
         self.transcript += [f"> {action}", text]
         return text, reward, done and not truncated, done and truncated, info
+
+    def play_on_server(self, policy: str) -> None:
+        """Let the server's baseline ``policy`` choose the next move (``envalign serve`` only).
+
+        Raises:
+            RemoteEnvError: Against a server that is not envalign's.
+        """
+        if not self.envalign_server:
+            raise RemoteEnvError(f"{self.url} is not envalign's server; it plays no baselines.")
+        self._server_policy = policy
 
     def render(self) -> str | None:  # type: ignore[override]
         """The episode so far as text when ``render_mode == "ansi"``."""

@@ -154,3 +154,33 @@ def _wait(condition: Any, timeout: float = 20.0) -> bool:
     while not condition() and time.monotonic() < deadline:
         time.sleep(0.05)
     return bool(condition())
+
+
+@pytest.mark.parametrize("baseline", ["scripted", "random"])
+def test_baselines_of_a_served_env_play_on_the_server_as_they_do_locally(serve, baseline) -> None:
+    """Scripted baselines read hidden state: the server plays them in the client's place."""
+    kwargs = {"low": 0, "high": 99}
+    server = serve("envalign/Arithmetic-v0", env_kwargs=kwargs)
+    local = simulate("envalign/Arithmetic-v0", baseline, episodes=8, env_kwargs=kwargs)
+    remote = simulate(f"openenv:{server.url}", baseline, episodes=8)
+    assert [t.extras["server_action"] for e in remote.episodes for t in e.turns] == [
+        t.action for e in local.episodes for t in e.turns
+    ]
+    assert [e.returns["agent"] for e in remote.episodes] == [
+        e.returns["agent"] for e in local.episodes
+    ]
+
+
+def test_a_served_seat_played_by_a_server_baseline_is_the_local_game(serve) -> None:
+    server = serve("envalign/Negotiation-v0")  # agent_0 is the client's, agent_1 scripted
+    local = simulate("envalign/Negotiation-v0", {"*": "scripted"}, episodes=6, histogram=False)
+    remote = simulate(f"openenv:{server.url}", "scripted", episodes=6, histogram=False)
+    for mine, theirs in zip(local.episodes, remote.episodes, strict=True):
+        moves = [t.action for t in mine.turns if t.agent == "agent_0"]
+        assert [t.extras["server_action"] for t in theirs.turns] == moves
+        assert theirs.returns["agent"] == pytest.approx(mine.returns["agent_0"])
+    with pytest.raises(RemoteEnvError, match="no policy named 'oracle'"):
+        env = RemoteEnv(server.url)
+        env.reset(seed=0)
+        env.play_on_server("oracle")
+        env.step("")

@@ -16,7 +16,11 @@ from typing import Any
 from openenv.core.env_server.interfaces import Environment
 from openenv.core.env_server.types import EnvironmentMetadata
 
+from envalign.agents.base import Policy, TurnRequest, valid_actions_of
+from envalign.agents.baselines import baseline_policy
 from envalign.agents.registry import resolve_policy
+from envalign.envs.core import SINGLE_AGENT, ActContext, agent_rng
+from envalign.envs.errors import ConfigError
 from envalign.envs.registry import make, spec
 from envalign.envs.remote.models import EpisodeState, TextAction, TextObservation
 from envalign.envs.spaces import observation_text
@@ -71,6 +75,7 @@ class Hub:
         self.card = spec(config.env_id)
         self._lock = threading.Lock()
         self._live: dict[int, EnvalignSession] = {}
+        self._baselines: dict[str, Policy] = {}
         self.pool: Any = None
         self.system_prompt = ""
         probe = make(config.env_id, **config.env_kwargs)
@@ -101,6 +106,24 @@ class Hub:
 
             warm = min(config.max_sessions, config.warm_sandboxes)
             self.pool = SharedSessions(size=warm, max_idle_overflow=config.max_sessions - warm)
+
+    def baseline(self, name: Any) -> Policy | None:
+        """The baseline a client asked to play its move (``metadata.policy``), or ``None``.
+
+        Only the environment's registered baselines and ``random``: a client cannot make the
+        server load a model.
+
+        Raises:
+            ConfigError: For a name the environment does not register.
+        """
+        if name is None:
+            return None
+        if not isinstance(name, str):
+            raise ConfigError(f"metadata 'policy' must be a baseline name, got {name!r}.")
+        with self._lock:
+            if name not in self._baselines:
+                self._baselines[name] = baseline_policy(self.config.env_id, name)
+            return self._baselines[name]
 
     def make_env(self) -> Any:
         """Build one environment; tool environments lease their sandbox from the server's pool."""
@@ -169,6 +192,8 @@ class EnvalignSession(Environment[TextAction, TextObservation, EpisodeState]):
         self._state = EpisodeState(env_id=hub.config.env_id)
         self._episode_over = True
         self._started = False
+        self._last: tuple[Any, dict[str, Any]] = ("", {})
+        self._rng = agent_rng(None, SINGLE_AGENT)
         hub.opened(self)
 
     # -- OpenEnv's Environment -------------------------------------------------------------------
@@ -209,16 +234,19 @@ class EnvalignSession(Environment[TextAction, TextObservation, EpisodeState]):
             raise RuntimeError("No episode yet: send 'reset' (with a seed) before 'step'.")
         if self._episode_over:
             raise RuntimeError("The episode is over: send 'reset' to start another.")
+        policy = self.hub.baseline(action.metadata.get("policy"))
         if self._table is not None:
-            delivery = self._table.play(self._seat, action.text)
+            delivery = self._table.play(self._seat, action.text, policy)
         else:
-            observation, reward, terminated, truncated, info = self._env.step(action.text)
+            text = action.text if policy is None else self._baseline_move(policy)
+            observation, reward, terminated, truncated, info = self._env.step(text)
+            self._last = (observation, dict(info))
             delivery = Delivery(
                 observation_text(observation),
                 float(reward),
                 bool(terminated or truncated),
                 bool(truncated) and not terminated,
-                dict(info),
+                dict(info) | ({"server_action": text} if policy is not None else {}),
             )
         self._state.step_count += 1
         return self._observation(delivery)
@@ -260,7 +288,15 @@ class EnvalignSession(Environment[TextAction, TextObservation, EpisodeState]):
             self._env = self.hub.make_env()
         observation, info = self._env.reset(seed=seed, options=options)
         self._episode_over = False
+        self._last, self._rng = (observation, dict(info)), agent_rng(seed, SINGLE_AGENT)
         return Delivery(observation_text(observation), 0.0, False, False, dict(info))
+
+    def _baseline_move(self, policy: Policy) -> str:
+        """The move the server's baseline makes in this session's place (it sees hidden state)."""
+        observation, info = self._last
+        context = ActContext(self._env.unwrapped, SINGLE_AGENT, observation, info, self._rng)
+        message = {"role": "user", "content": observation_text(observation)}
+        return policy.act([TurnRequest([message], context, valid_actions_of(info))])[0].text
 
     def _join(self, seed: int | None, options: dict[str, Any]) -> Delivery:
         assert self.hub.lobby is not None

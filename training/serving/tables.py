@@ -198,8 +198,11 @@ class Table:
                 raise TableError("This session left the table before the game started.")
             return seat, self._wait_turn(seat, first=True)
 
-    def play(self, seat: str, action: str) -> Delivery:
+    def play(self, seat: str, action: str, policy: Policy | None = None) -> Delivery:
         """Hand in ``seat``'s move; block until it must act again or the game is over.
+
+        With ``policy``, the server chooses the move in the seat's place (``info["server_action"]``
+        says which).
 
         Raises:
             TableError: If the seat was forfeited, the game is over or the table failed.
@@ -210,9 +213,13 @@ class Table:
                 raise TableError("The episode is over; reset to play another.")
             if not self._is_turn(seat):
                 raise TableError(f"It is not {seat}'s turn.")  # unreachable for a client
-            self.moves[seat] = action
+            self.moves[seat] = action if policy is None else self._server_move(seat, policy)
+            played = self.moves[seat]
             self._advance()
-            return self._wait_turn(seat, first=False)
+            delivery = self._wait_turn(seat, first=False)
+            if policy is not None:
+                delivery.info["server_action"] = played
+            return delivery
 
     def leave(self, seat: str, why: str) -> bool:
         """The session of ``seat`` is gone: forfeit the seat if the game goes on.
@@ -311,9 +318,10 @@ class Table:
                 self.truncated = any(truncations.values()) and not any(terminations.values())
         self.condition.notify_all()
 
-    def _server_move(self, agent: str) -> str:
+    def _server_move(self, agent: str, policy: Policy | None = None) -> str:
         seat = self.seats[agent]
-        policy = self.fallback if seat.forfeited else self.policies[agent]
+        if policy is None:
+            policy = self.fallback if seat.forfeited else self.policies[agent]
         text = observation_text(self.observations[agent])
         seat.conversation.append({"role": "user", "content": text})
         context = ActContext(
