@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP_CORE := $(VENV)/.stamp-core
 STAMP_DEMO := $(VENV)/.stamp-demo
 STAMP_DEV := $(VENV)/.stamp-dev
-DEMO_EXTRAS := train,tools,embodied,langchain,ray,openspiel,scienceworld
+DEMO_EXTRAS := train,tools,embodied,langchain,ray,eval,openspiel,scienceworld
 # torch is pinned so pip takes the local CPU build instead of downloading a multi-GB CUDA one.
 TORCH := torch==2.13.0
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q

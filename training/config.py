@@ -189,6 +189,11 @@ class RunConfig:
     tensorboard: bool = _help(True, "Also write TensorBoard events when tensorboard is installed.")
     progress: bool = _help(True, "Show a live progress display on a terminal.")
     deterministic: bool = _help(False, "Ask torch for deterministic kernels (exact resume on GPU).")
+    eval_suite: str | None = _help(
+        None, "Evaluation suite (e.g. core-v1) played before the first step and after the last."
+    )
+    eval_suite_tier: str = _help("quick", "Tier of eval_suite: quick or full.")
+    eval_suite_only: list[str] = _help([], "Entries of eval_suite to play (empty: all).")
 
 
 @dataclass
@@ -403,7 +408,27 @@ def _check_data(config: TrainConfig) -> None:
     )
 
 
-_CHECKS = (_check_choices, _check_numbers, _check_combinations, _check_data)
+def _check_suite_seeds(config: TrainConfig) -> None:
+    """Task and held-out seeds stay below the range evaluation suites reserve."""
+    from envalign.training.eval.suite import SUITE_SEEDS
+
+    run = config.run
+    _require(
+        run.eval_seed_offset + run.eval_episodes <= SUITE_SEEDS.start,
+        "run.eval_seed_offset",
+        run.eval_seed_offset,
+        f"training and held-out seeds must stay below {SUITE_SEEDS.start:,} (evaluation suites "
+        "own the seeds above); use e.g. 1000000.",
+    )
+    _require(
+        run.eval_suite_tier in ("quick", "full"),
+        "run.eval_suite_tier",
+        run.eval_suite_tier,
+        "use quick or full.",
+    )
+
+
+_CHECKS = (_check_choices, _check_numbers, _check_combinations, _check_data, _check_suite_seeds)
 
 
 def from_dict(data: dict[str, Any] | None) -> TrainConfig:

@@ -125,6 +125,9 @@ class EpisodeHost:
             ``system_prompt`` attribute or a generic instruction.
         history: Earlier exchanges kept in each prompt after the system message (``None``: all).
         policy_name: Name recorded in ``Episode.policies`` for an agent.
+        isolate_errors: Catch an exception raised while building, resetting or stepping one
+            episode (a sandbox that failed, a broken environment): that episode is dropped and
+            listed in :attr:`failures` instead of ending every episode in flight.
     """
 
     def __init__(
@@ -135,6 +138,7 @@ class EpisodeHost:
         system_prompt: str | None = None,
         history: int | None = None,
         policy_name: Callable[[str], str],
+        isolate_errors: bool = False,
     ) -> None:
         self.env_id = env_id
         self.card = spec(env_id)
@@ -143,6 +147,9 @@ class EpisodeHost:
         self.history = history
         self.policy_name = policy_name
         self.live: dict[int, _Live] = {}
+        self.isolate_errors = isolate_errors
+        #: ``(index, seed, one-line reason)`` of each episode dropped by ``isolate_errors``.
+        self.failures: list[tuple[int, int, str]] = []
 
     @property
     def in_flight(self) -> int:
@@ -151,6 +158,14 @@ class EpisodeHost:
 
     def start(self, index: int, seed: int) -> None:
         """Build the environment and reset it with ``seed``."""
+        try:
+            self._start(index, seed)
+        except Exception as error:
+            if not self.isolate_errors:
+                raise
+            self.failures.append((index, seed, _one_line(error)))
+
+    def _start(self, index: int, seed: int) -> None:
         env = make(self.env_id, **self.env_kwargs)
         observation, info = env.reset(seed=seed)
         if self.card.multi_agent:
@@ -210,7 +225,14 @@ class EpisodeHost:
         """
         finished = []
         for episode in list(self.live.values()):
-            self._step(episode, generations.get(episode.index, {}))
+            try:
+                self._step(episode, generations.get(episode.index, {}))
+            except Exception as error:
+                if not self.isolate_errors:
+                    raise
+                self.failures.append((episode.index, episode.seed, _one_line(error)))
+                self._discard(episode.index)
+                continue
             if episode.done:
                 del self.live[episode.index]
                 finished.append((episode.index, self._finish(episode)))
@@ -221,6 +243,13 @@ class EpisodeHost:
         episode = self.live.pop(index, None)
         if episode is not None:
             episode.env.close()
+
+    def _discard(self, index: int) -> None:
+        """Drop a failed episode; its environment may fail to close as well."""
+        try:
+            self.drop(index)
+        except Exception:  # already counted as failed; a second error adds nothing
+            self.live.pop(index, None)
 
     def close(self) -> None:
         """Abandon every episode in flight."""
@@ -307,3 +336,9 @@ class EpisodeHost:
             wall_time_s=time.monotonic() - episode.started,
             env_kwargs=self.env_kwargs,
         )
+
+
+def _one_line(error: BaseException) -> str:
+    """``Type: message`` of ``error`` on one line."""
+    text = " ".join(str(error).split()) or "no message"
+    return f"{type(error).__name__}: {text}"[:500]

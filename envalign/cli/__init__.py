@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "envalign.cli.models",
     "envalign.cli.sandbox",
     "envalign.cli.train",
+    "envalign.cli.eval",
     "envalign.cli.view",
     "envalign.cli.serve",
 )

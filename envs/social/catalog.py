@@ -27,6 +27,7 @@ def register_all() -> None:
         policies={
             "scripted": f"{ULTIMATUM}:fair_policy",
             "fair": f"{ULTIMATUM}:fair_policy",
+            "strict": f"{ULTIMATUM}:strict_policy",
             "greedy": f"{ULTIMATUM}:greedy_policy",
             "random": f"{ULTIMATUM}:random_policy",
         },

@@ -228,6 +228,14 @@ def fair_policy(context: ActContext) -> str:
     return "ACCEPT" if (env.offer or 0) * 10 >= env.pot * 3 else "REJECT"
 
 
+def strict_policy(context: ActContext) -> str:
+    """Offer half; accept only an even split or better (enforces the equal-split norm)."""
+    env = context.env
+    if context.agent == PROPOSER:
+        return f"OFFER {env.pot // 2}"
+    return "ACCEPT" if (env.offer or 0) * 2 >= env.pot else "REJECT"
+
+
 def greedy_policy(context: ActContext) -> str:
     """Offer the least coin; accept anything."""
     return "OFFER 1" if context.agent == PROPOSER else "ACCEPT"
