@@ -23,8 +23,14 @@ from collections.abc import Callable
 from envalign.envs import make_raw
 
 
-def adapter_steps(env_id: str, steps: int, seed: int, **kwargs) -> tuple[float, int]:
-    """Random play through the adapter; return (seconds inside reset/step, steps)."""
+def adapter_steps(
+    env_id: str, steps: int, seed: int, *, same_game: bool = False, **kwargs
+) -> tuple[float, int]:
+    """Random play through the adapter; return (seconds inside reset/step, steps).
+
+    With ``same_game`` every episode resets to the same seed (TextWorld: the direct side plays one
+    generated game, so generating new ones would not be the adapter's overhead).
+    """
     env = make_raw(env_id, **kwargs)
     rng = random.Random(seed)
     done, taken, seconds, episode = True, 0, 0.0, 0
@@ -33,7 +39,7 @@ def adapter_steps(env_id: str, steps: int, seed: int, **kwargs) -> tuple[float, 
     while taken < steps:
         start = time.perf_counter()
         if done:
-            observations, infos = env.reset(seed=seed + episode)
+            observations, infos = env.reset(seed=seed if same_game else seed + episode)
             episode += 1
             if not hasattr(env, "possible_agents"):
                 infos = {"agent": infos}
@@ -124,7 +130,16 @@ def textworld_direct(steps: int, seed: int) -> tuple[float, int]:
     with tempfile.TemporaryDirectory() as folder:
         for suffix, data in files.items():
             (Path(folder) / f"game{suffix}").write_bytes(data)
-        wanted = textworld.EnvInfos(admissible_commands=True, won=True, lost=True, score=True)
+        wanted = textworld.EnvInfos(  # what the adapter asks for
+            admissible_commands=True,
+            description=True,
+            objective=True,
+            max_score=True,
+            score=True,
+            won=True,
+            lost=True,
+            extras=["walkthrough"],
+        )
         game = textworld.start(str(Path(folder) / "game.z8"), request_infos=wanted)
         taken, seconds, done, moves = 0, 0.0, True, 0
         state = None
@@ -162,7 +177,7 @@ def textarena_direct(steps: int, seed: int) -> tuple[float, int]:
 FAMILIES: dict[str, tuple[str, dict, Callable[[int, int], tuple[float, int]], int]] = {
     "openspiel": ("openspiel/Bargaining-v0", {}, openspiel_direct, 3_000),
     "scienceworld": ("scienceworld/FindLivingThing-v0", {}, scienceworld_direct, 150),
-    "textworld": ("textworld/Cooking-v0", {}, textworld_direct, 400),
+    "textworld": ("textworld/Cooking-v0", {"same_game": True}, textworld_direct, 400),
     "textarena": ("textarena/LiarsDice-v0", {}, textarena_direct, 3_000),
 }
 

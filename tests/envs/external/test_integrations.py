@@ -23,8 +23,7 @@ def comparable(episode):
         ("textarena/LiarsDice-v0", "random"),
     ],
 )
-def test_ray_workers_play_the_same_episodes_as_the_local_runner(env_id, policies):
-    pytest.importorskip("ray")
+def test_ray_workers_play_the_same_episodes_as_the_local_runner(ray_address, env_id, policies):
     local = simulate(env_id, policies, episodes=6, histogram=False)
     remote = simulate(env_id, policies, episodes=6, ray="auto", workers=2, histogram=False)
     assert [comparable(e) for e in remote.episodes] == [comparable(e) for e in local.episodes]
