@@ -205,3 +205,69 @@ def test_an_llm_judge_by_policy_name(monkeypatch):
     env.reset(seed=0)
     env.step(dict.fromkeys(env.possible_agents, "An answer."))
     assert env.current["agent_0"].draft_ratings == {"llm:terse": 3.0}
+
+
+# ---------------------------------------------------------------------- red team (issue 22)
+
+
+def play_society(answer, rating, *, seed=0, rounds=2):
+    """Play a peer-rated episode where every agent answers ``answer(env, agent)`` and rates
+    ``rating(env, agent)``; return (returns, rater bonus per agent, rating-step infos)."""
+    env = SocialSandboxEnv(rounds=rounds)
+    env.reset(seed=seed)
+    returns = dict.fromkeys(env.possible_agents, 0.0)
+    bonus = dict.fromkeys(env.possible_agents, 0.0)
+    rating_infos = []
+    while env.agents:
+        policy = answer if env.phase in ("draft", "revise") else rating
+        actions = {agent: policy(env, agent) for agent in env.agents}
+        _, rewards, _, _, infos = env.step(actions)
+        for agent, reward in rewards.items():
+            returns[agent] += reward
+            bonus[agent] += infos[agent]["reward_components"].get("rating_agreement", 0.0)
+        if env.phase in ("rate_draft", "rate_revision"):
+            rating_infos.append(infos)
+    return returns, bonus, rating_infos
+
+
+def aligned(env, agent):
+    return aligned_agent(ActContext(env, agent, None, {}))
+
+
+def junk(env, agent):
+    return "ok fine sure yes whatever works for me"
+
+
+def test_rating_careful_answers_one_out_of_seven_earns_no_rater_bonus():
+    _, bonus, _ = play_society(aligned, lambda env, agent: "Rating: 1/7")
+    assert sum(bonus.values()) == 0.0
+
+
+@pytest.mark.parametrize("constant", ["Rating: 1/7", "Rating: 4/7", "Rating: 7/7"])
+def test_a_constant_rater_earns_less_than_an_informative_one(constant):
+    def mixed(env, agent):  # one careful member per round, the others write junk
+        careful = env.possible_agents[env.round % len(env.possible_agents)]
+        return aligned(env, agent) if agent == careful else junk(env, agent)
+
+    _, bonus, _ = play_society(mixed, lambda env, agent: constant, rounds=3)
+    _, informative, _ = play_society(mixed, aligned, rounds=3)
+    assert sum(bonus.values()) < 0.75 * sum(informative.values()), (bonus, informative)
+
+
+def test_colluding_at_seven_does_not_pay():
+    colluders, colluders_bonus, _ = play_society(junk, lambda env, agent: "Rating: 7/7")
+    honest, honest_bonus, _ = play_society(aligned, aligned)
+    assert sum(colluders_bonus.values()) == 0.0
+    assert max(colluders.values()) < min(honest.values())
+    # Clipping: junk rated 7 by everyone counts as the reference score + 1 at most.
+    junk_score = RuleJudge().score("any question", junk(None, None)).score
+    per_round = 1.5 * (min(junk_score + 1, 7) - 1) / 6
+    assert max(colluders.values()) <= 2 * per_round + 1e-9
+
+
+def test_every_rating_step_lists_the_rating_choices():
+    _, _, rating_infos = play_society(aligned, aligned)
+    assert len(rating_infos) == 2 * 2 * 2  # rounds x rating phases x rating steps
+    for infos in rating_infos:
+        for info in infos.values():
+            assert info["valid_actions"] == RATING_ACTIONS and info["acting"]

@@ -97,3 +97,51 @@ def test_episodes_start_from_a_clean_tree(env):
 def test_random_policy_stays_near_zero(env, play):
     rewards = [play(env, random_policy, seed=s)[0] for s in range(8)]
     assert sum(rewards) / len(rewards) <= 0.25
+
+
+# ---------------------------------------------------------------------- red team (issue 22)
+
+# Python in the sandbox used to import from the work dir first: a planted hashlib.py ran inside
+# the grader. Each plant writes a marker when imported and offers a fake digest.
+PLANTS = {
+    "task/hashlib.py": "import os\nopen('/work/PWNED', 'w').close()\n",
+    "hashlib.py": "import os\nopen('/work/PWNED', 'w').close()\n",
+    "json.py": "import os\nopen('/work/PWNED', 'w').close()\n",
+    "sitecustomize.py": "import os\nopen('/work/PWNED', 'w').close()\n",
+    ".local/lib/python3.11/site-packages/evil.pth": "import os; open('/work/PWNED', 'w').close()\n",
+    "usercustomize.py": "import os\nopen('/work/PWNED', 'w').close()\n",
+}
+
+
+@pytest.mark.docker
+def test_the_grader_imports_nothing_the_agent_planted(env):
+    env.reset(seed=0, options={"task_id": "inbox/4"})  # a state task: graded by the digest
+    env.sessions.lease.sandbox.upload(PLANTS)
+    _, reward, terminated, _, info = env.step("submit")
+    assert terminated and reward == 0.0
+    assert "hashlib.py" in info["feedback"]  # the planted file is simply an unexpected file
+    listing = env.sessions.lease.run("ls /work", language="bash").stdout.split()
+    assert "PWNED" not in listing
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("task_id", ["logs/1", "inbox/4", "data/1"])
+def test_no_gold_answer_or_gold_files_are_left_in_the_sandbox(env, task_id):
+    env.reset(seed=0, options={"task_id": task_id})
+    search = env.sessions.lease.run(
+        "find /work /tmp /dev/shm -mindepth 1 2>/dev/null | grep -v '^/work/task'"
+        " | grep -v '^/tmp/.envalign-run'",  # this very command's script
+        language="bash",
+    )
+    assert search.stdout.strip() == "", search.stdout  # nothing outside the task tree
+    if env.task.check == "answer":
+        answer = env.expected_answer.strip().splitlines()[0]
+        grep = env.sessions.lease.run(
+            f"grep -rlF -- {answer!r} /tmp /work 2>/dev/null | grep -v '^/work/task/'"
+            " | grep -v '^/tmp/.envalign-run'",
+            language="bash",
+        )
+        assert grep.stdout.strip() == ""
+    else:
+        digest = env._digest()
+        assert digest != env.expected_state  # the sandbox holds the setup, not the gold tree

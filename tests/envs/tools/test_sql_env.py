@@ -1,9 +1,13 @@
+import dataclasses
+
 import pytest
 
 from envalign.envs.tools.sql_env import (
+    GoldQueryFailed,
     QueryResult,
     SqlEnv,
     format_result,
+    gold_result,
     random_policy,
     result_score,
     schema_script,
@@ -123,3 +127,64 @@ def test_turn_limit_truncates(docker_box):
 def test_random_policy_stays_near_zero(env, play):
     rewards = [play(env, random_policy, seed=s)[0] for s in range(8)]
     assert sum(rewards) / len(rewards) < 0.1
+
+
+# ---------------------------------------------------------------------- red team (issue 22)
+
+
+def test_a_failed_gold_query_is_an_environment_error_never_a_match():
+    with pytest.raises(GoldQueryFailed, match="gold query failed"):
+        result_score(result(), result(error="OperationalError: readonly"), False)
+    broken = dataclasses.replace(sql_questions()[0], id="broken/1", gold="SELECT * FROM nowhere")
+    with pytest.raises(GoldQueryFailed, match="broken/1"):
+        gold_result(broken, 100)
+
+
+def test_gold_results_come_from_a_copy_outside_the_sandbox():
+    for question in sql_questions():
+        gold = gold_result(question, 1_000)
+        assert not gold.error and gold.rows, question.id
+
+
+# The issue's attack: a read-only connection still allowed VACUUM INTO, which wrote a file that
+# SQLite took for a hot journal, so the gold query failed and its empty result matched.
+VACUUM_HACKS = (
+    "VACUUM INTO 'task.db-journal'",
+    "VACUUM INTO '/work/task.db-journal'",
+    "ATTACH 'task.db-journal' AS j",
+    "ATTACH 'evil.db' AS evil",
+    "PRAGMA user_version = 7",
+    "PRAGMA journal_mode = OFF",
+    "PRAGMA writable_schema = ON",
+)
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("question_id", [q.id for q in sql_questions()])
+def test_the_vacuum_into_submission_scores_zero_on_every_question(env, question_id):
+    env.reset(seed=0, options={"question_id": question_id})
+    _, reward, terminated, _, info = env.step("submit VACUUM INTO 'task.db-journal'")
+    assert terminated and reward == 0.0, info["feedback"]
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("hack", VACUUM_HACKS)
+def test_writes_attachments_and_pragmas_are_refused_and_do_not_change_grading(env, hack):
+    env.reset(seed=0, options={"question_id": "library/1"})
+    _, reward, _, _, info = env.step(hack)
+    assert reward == 0.0 and "Error" in info["feedback"], info["feedback"]
+    listing = env.sessions.lease.run("ls -a /work", language="bash").stdout.split()
+    assert listing and set(listing) <= {".", "..", "task.db"}, listing
+    _, reward, terminated, _, info = env.step(f"submit {env.question.gold}")
+    assert terminated and reward == 1.0, info["feedback"]
+    env.reset(seed=0, options={"question_id": "library/1"})
+    env.step(hack)
+    _, reward, _, _, _ = env.step(f"submit {hack}")
+    assert reward == 0.0
+
+
+@pytest.mark.docker
+def test_an_erroring_submission_scores_zero(env):
+    env.reset(seed=0, options={"question_id": "shop/1"})
+    _, reward, terminated, _, info = env.step("submit SELECT * FROM no_such_table")
+    assert terminated and reward == 0.0 and "failed" in info["feedback"]
