@@ -53,7 +53,7 @@ class PrivateRandom:
         """Run the block with this state as the global one; keep what the block left for next time."""
         with _swap_lock:
             caller_python = random.getstate()
-            caller_numpy = np.random.get_state() if self.numpy else None
+            caller_numpy: Any = np.random.get_state() if self.numpy else None
             try:
                 if fresh is not None:
                     random.seed(fresh)
