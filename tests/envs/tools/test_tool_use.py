@@ -173,3 +173,36 @@ def test_langchain_tool_calls_are_valid_actions():
 def test_unknown_task_ids_are_refused_with_examples():
     with pytest.raises(KeyError, match="moons/"):
         ToolUseEnv().reset(options={"task_id": "nope"})
+
+
+# ---------------------------------------------------------------------- red team (issue 22)
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(
+    "reply",
+    [
+        '{"final_answer": "14 15 16"}',  # several answers: only the first number counts
+        '{"final_answer": "14, or maybe 15"}',
+        '{"final_answer": 14, "answer": 15}',
+        '{"final_answer": "14"}\n{"final_answer": "15"}',
+        '{"final_answer": "1e309"}',
+        '{"final_answer": "nan"}',
+    ],
+)
+def test_several_or_malformed_final_answers_earn_nothing(env, reply):
+    env.reset(seed=0, options={"task_id": "moons/aurin+kell"})  # the answer is 15
+    _, reward, terminated, _, _ = env.step(reply)
+    assert reward == 0.0
+
+
+@pytest.mark.docker
+def test_the_answer_is_not_in_the_sandbox(env):
+    env.reset(seed=0, options={"task_id": "moons/aurin+kell"})
+    probe = (
+        "import os\nfound = []\nfor root, dirs, files in os.walk('/'):\n"
+        "    dirs[:] = [d for d in dirs if os.path.join(root, d) not in ('/proc', '/sys', '/dev')]\n"
+        "    found += [f for f in files if 'tool_facts' in f or 'tool_tasks' in f]\nprint(found)\n"
+    )
+    _, _, _, _, info = env.step(json.dumps({"tool": "python", "args": {"code": probe}}))
+    assert "[]" in info["feedback"], info["feedback"]
