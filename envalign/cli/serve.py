@@ -6,7 +6,7 @@ import argparse
 import importlib.util
 from typing import Any
 
-from envalign.envs.errors import DependencyNotInstalled
+from envalign.errors import DependencyNotInstalled
 
 #: What installs the server's dependencies: OpenEnv itself without its own (it would pull in
 #: gradio, openai and more that serving does not use), then the ``serve`` extra.

@@ -18,11 +18,11 @@ from typing import Any
 
 import gymnasium
 
-from envalign.envs.errors import EnvalignError
 from envalign.envs.info import step_info
 from envalign.envs.registry import EnvCard
 from envalign.envs.remote import OPENENV_PREFIX
 from envalign.envs.spaces import text_space
+from envalign.errors import EnvalignError
 
 #: Bound of a remote observation's text (the server's own bound is usually smaller).
 MAX_OBSERVATION_LENGTH = 1 << 20

@@ -144,7 +144,7 @@ def test_seats_are_asked_for_by_name_and_checked(serve) -> None:
 
 
 def test_all_seats_served_is_refused_before_serving(serve) -> None:
-    from envalign.envs.errors import ConfigError
+    from envalign.errors import ConfigError
 
     with pytest.raises(ConfigError, match="leave at least one"):
         serve("envalign/Ultimatum-v0", seats={"proposer": "scripted", "responder": "random"})

@@ -60,7 +60,7 @@ class RunningServer:
 
 
 def _bind(config: ServeConfig) -> socket.socket:
-    from envalign.envs.errors import ConfigError
+    from envalign.errors import ConfigError
 
     family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from envalign.envs.errors import ConfigError
 from envalign.envs.registry import EnvCard
+from envalign.errors import ConfigError
 
 #: The seat value that leaves a seat to a client session.
 CLIENT = "client"

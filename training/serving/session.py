@@ -20,10 +20,10 @@ from envalign.agents.base import Policy, TurnRequest, valid_actions_of
 from envalign.agents.baselines import baseline_policy
 from envalign.agents.registry import resolve_policy
 from envalign.envs.core import SINGLE_AGENT, ActContext, agent_rng
-from envalign.envs.errors import ConfigError
 from envalign.envs.registry import make, spec
 from envalign.envs.remote.models import EpisodeState, TextAction, TextObservation
 from envalign.envs.spaces import observation_text
+from envalign.errors import ConfigError
 from envalign.training.serving.config import CLIENT, ServeConfig
 from envalign.training.serving.tables import Delivery, Lobby, Table, TableError
 
