@@ -107,3 +107,32 @@ def test_the_server_binds_loopback_and_capacity_is_an_error(serve) -> None:
             refused = json.loads(third.recv(timeout=20))
         assert refused["data"]["code"] == "CAPACITY_REACHED"
     assert _plays_an_episode(server.url)
+
+
+def test_any_action_text_gets_an_observation_and_a_finite_reward(serve) -> None:
+    import math
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from openenv.core import GenericEnvClient
+
+    server = serve("envalign/Negotiation-v0")
+    client = GenericEnvClient(base_url=server.url).sync()
+    client.connect()
+
+    @settings(max_examples=40, deadline=None)
+    @given(st.lists(st.text(max_size=400), min_size=1, max_size=5), st.integers(0, 2**31))
+    def play(actions: list[str], seed: int) -> None:
+        result = client.reset(seed=seed)
+        for action in actions:
+            if result.done:
+                break
+            result = client.step({"text": action})
+            assert isinstance(result.observation["text"], str)
+            assert math.isfinite(result.reward)
+            assert isinstance(result.observation["info"]["feedback"], str)
+
+    try:
+        play()
+    finally:
+        client.close()
