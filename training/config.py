@@ -410,7 +410,7 @@ def _check_data(config: TrainConfig) -> None:
 
 def _check_suite_seeds(config: TrainConfig) -> None:
     """Task and held-out seeds stay below the range evaluation suites reserve."""
-    from envalign.training.eval.suite import SUITE_SEEDS
+    from envalign.training.eval.seeds import SUITE_SEEDS
 
     run = config.run
     _require(

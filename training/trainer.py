@@ -38,6 +38,7 @@ from envalign.training.algorithms import ppo, reinforce
 from envalign.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from envalign.training.config import TrainConfig, check_env, save_config
 from envalign.training.episodes import Episode
+from envalign.training.eval.in_training import AFTER, BEFORE, compare_runs, play_suite
 from envalign.training.metrics import (
     MetricsLogger,
     ProgressDisplay,
@@ -255,6 +256,8 @@ class Trainer:
         show = main and run.progress and sys.stderr.isatty()
         display = ProgressDisplay(run.steps, self.state.step) if show else None
         try:
+            if self.state.step == 0 and run.eval_suite:
+                self._suite(BEFORE)
             if self.state.step == 0 and run.eval_every:
                 _log(logger, 0, self.evaluate())
             while self.state.step < run.steps:
@@ -268,6 +271,8 @@ class Trainer:
                 if run.checkpoint_every and step % run.checkpoint_every == 0 and step < run.steps:
                     self.save()
             self.save()
+            if run.eval_suite:
+                self._suite(AFTER)
         finally:
             if logger is not None:
                 logger.close()
@@ -278,6 +283,15 @@ class Trainer:
         curve = self._finish_outputs()
         rows = read_metrics(self.output_dir / "metrics.jsonl")
         return TrainResult(self.state.step, rows, self.output_dir, curve, resumed_from)
+
+    def _suite(self, when: str) -> None:
+        """Rank 0 plays ``run.eval_suite`` (and, after training, compares); the others wait."""
+        if self.dist.is_main:
+            self.model.eval()
+            play_suite(self.policy, self.config.run, self.output_dir, when)
+            if when == AFTER:
+                compare_runs(self.output_dir)
+        distributed.barrier()
 
     def _finish_outputs(self) -> Path | None:
         """Rank 0 draws the reward curve and saves the final model; every rank waits for it."""

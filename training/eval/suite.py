@@ -25,10 +25,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from envalign.envs.errors import ConfigError
 from envalign.envs.registry import EnvCard, load_entry_point, spec
+from envalign.training.eval.seeds import SUITE_SEEDS
 
 SUITES_DIR = Path(__file__).with_name("suites")
-#: Seeds reserved for evaluation suites: trainers never draw from this range.
-SUITE_SEEDS = range(1_000_000_000, 2_000_000_000)
 Tier = Literal["quick", "full"]
 
 

@@ -280,6 +280,38 @@ def summary(rows: Rows) -> list[tuple[str, str]]:
     return facts
 
 
+def suite_comparison(run_dir: Path) -> list[str]:
+    """The before/after suite comparison of ``run.eval_suite``, when the run made one."""
+    path = run_dir / "eval" / "comparison.json"
+    if not path.is_file():
+        return []
+    data = json.loads(path.read_text(encoding="utf-8"))
+    escape = html.escape
+    parts = [
+        f"<h2>Suite {escape(str(data.get('suite')))} ({escape(str(data.get('tier')))}): "
+        "after vs before training</h2><table><tr><th>entry</th><th>pairs</th><th>diff</th>"
+        "<th>95% interval</th><th>p (Holm)</th><th>verdict</th><th>flags</th></tr>"
+    ]
+    for entry in data.get("entries", []):
+        interval = entry.get("diff_ci") or ["", ""]
+        cells = [
+            entry.get("id"),
+            entry.get("pairs"),
+            _fixed(entry.get("diff")),
+            f"[{_fixed(interval[0])}, {_fixed(interval[1])}]",
+            _fixed(entry.get("p_holm")),
+            entry.get("verdict"),
+            "; ".join(entry.get("flags") or []),
+        ]
+        parts.append("<tr>" + "".join(f"<td>{escape(str(c))}</td>" for c in cells) + "</tr>")
+    parts.append("</table><p>Per entry: <a href='eval/comparison.html'>scorecard</a>.</p>")
+    return parts
+
+
+def _fixed(value: Any) -> str:
+    return f"{value:+.3f}" if isinstance(value, int | float) else "n/a"
+
+
 def render_report(run_dir: Path, rows: Rows, config_text: str, config_source: str) -> str:
     """The report page's HTML (every inserted text escaped)."""
     from envalign.training.view.episodes_page import asset, fill_template
@@ -303,6 +335,7 @@ def render_report(run_dir: Path, rows: Rows, config_text: str, config_source: st
         parts.append("</table>")
     else:
         parts.append("<p>No evaluation was logged (set run.eval_every).</p>")
+    parts += suite_comparison(run_dir)
     parts.append("<h2>Config</h2>")
     if config_text:
         parts.append(f"<p>from {escape(config_source)}</p><pre>{escape(config_text)}</pre>")
