@@ -85,6 +85,21 @@ def add_commands(subparsers: Any) -> None:
         metavar="BASELINE",
         help="policy that plays a stalled or disconnected seat (default random)",
     )
+    serve.add_argument(
+        "--max-message-bytes",
+        type=_positive,
+        default=1 << 20,
+        metavar="N",
+        help="largest WebSocket message accepted; a larger one closes its connection with code "
+        "1009 (default 1048576)",
+    )
+    serve.add_argument(
+        "--warm-sandboxes",
+        type=_positive,
+        default=2,
+        metavar="N",
+        help="tool environments: sandboxes started before the first client (default 2)",
+    )
     serve.set_defaults(handler=serve_command)
 
 
@@ -121,6 +136,8 @@ def serve_command(args: argparse.Namespace) -> int:
         seats=seats_from_pairs(args.seat),
         seat_timeout=args.seat_timeout,
         fallback=args.fallback,
+        max_message_bytes=args.max_message_bytes,
+        warm_sandboxes=args.warm_sandboxes,
     )
     serve(config)
     return 0
