@@ -208,12 +208,12 @@ class DockerSandbox(Sandbox):
             raise SandboxError(f"The sandbox refused the run: {response.get('error')}")
         stderr = decode_output(base64.b64decode(response["stderr"]))
         if response.get("poisoned"):
-            # What this run left (files, kernel memory) keeps the memory full: the next call
-            # starts a fresh container, so no later run is charged for it.
+            # What this run did outlives it (memory kept full, the server's limits lowered...):
+            # the next call starts a fresh container, so no later run is charged for it.
             self._broken = True
             stderr += (
-                "[envalign sandbox] this run filled the sandbox's memory; the session is "
-                "replaced by a fresh one with an empty work dir.\n"
+                f"[envalign sandbox] this run left the sandbox unusable ({response['poisoned']}); "
+                "the session is replaced by a fresh one with an empty work dir.\n"
             )
         return ExecResult(
             stdout=decode_output(base64.b64decode(response["stdout"])),
@@ -437,7 +437,9 @@ class DockerSandbox(Sandbox):
             raise SandboxError(f"The sandbox refused {request['op']}: {response.get('error')}")
         return response
 
-    def _call(self, request: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def _call(
+        self, request: dict[str, Any], timeout: float, retried: bool = False
+    ) -> dict[str, Any]:
         """Send one request and return its response; raise _ServerGone when the server is."""
         with self._lock:
             if self._closed:
@@ -454,6 +456,11 @@ class DockerSandbox(Sandbox):
             if response.get("id") != request_id:
                 self._broken = True
                 raise _ServerGone("the server answered out of order")
+            if response.get("poisoned") and not response.get("ok") and not retried:
+                # An earlier run broke the server in a way found only after it answered: this
+                # request goes to a fresh container instead, as if nothing had happened.
+                self.restart()
+                return self._call(request, timeout, retried=True)
             return response
 
     def _send(self, request: dict[str, Any]) -> None:

@@ -21,7 +21,6 @@ import math
 import os
 import resource
 import select
-import shutil
 import signal
 import stat
 import struct
@@ -44,6 +43,34 @@ IGNORED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT,
 IPC_RMID = 0
 #: /proc listing of each SysV IPC kind -> the libc call that removes one object by id.
 SYSV_IPC = (("shm", "shmctl"), ("sem", "semctl"), ("msg", "msgctl"))
+
+
+#: The server's own rlimits at start. Code runs as the same user, so it may prlimit(2) PID 1:
+#: they are put back after each run, and a lowered hard limit (which only root could raise
+#: again) makes the server report itself broken, so the host replaces the container.
+SERVER_LIMITS = {
+    name: resource.getrlimit(getattr(resource, name))
+    for name in dir(resource)
+    if name.startswith("RLIMIT_")
+}
+SERVER_NICENESS = os.getpriority(os.PRIO_PROCESS, 0)
+#: Why the server can no longer promise a clean run (None while it can).
+broken = []
+
+
+def restore_limits():
+    """Put back the server's rlimits if code changed them; note the server broken if it cannot."""
+    for name, (soft, hard) in SERVER_LIMITS.items():
+        kind = getattr(resource, name)
+        if resource.getrlimit(kind) == (soft, hard):
+            continue
+        try:
+            resource.setrlimit(kind, (soft, hard))
+        except (OSError, ValueError):
+            if f"{name} lowered" not in broken:
+                broken.append(f"{name} lowered")
+    if os.getpriority(os.PRIO_PROCESS, 0) != SERVER_NICENESS and "niceness raised" not in broken:
+        broken.append("niceness raised")
 
 
 def set_dumpable(dumpable):
@@ -115,11 +142,16 @@ def kill_everything(deadline_s=3.0, keep=None):
     Zombies are reaped on the way (the server is the container's init), except ``keep``: the
     execution's own child, whose exit status the execution still has to read.
     """
+    restore_limits()
     end = time.monotonic() + deadline_s
     while True:
-        reap_zombies(keep)
-        if not other_processes() or time.monotonic() > end:
-            return
+        try:
+            reap_zombies(keep)
+            if not other_processes() or time.monotonic() > end:
+                return
+        except OSError:  # no descriptor to list /proc with: kill blindly, for the deadline
+            if time.monotonic() > end:
+                return
         try:
             os.kill(-1, signal.SIGKILL)
         except OSError:
@@ -129,7 +161,7 @@ def kill_everything(deadline_s=3.0, keep=None):
 
 def reap_zombies(keep=None):
     """Collect every exited child of this server but ``keep`` (orphans are adopted by PID 1)."""
-    for entry in os.listdir("/proc"):
+    for entry in listing("/proc"):
         if not entry.isdigit() or int(entry) == keep:
             continue
         try:
@@ -169,23 +201,76 @@ def remove_sysv_ipc():
 
 
 def empty_dir(path, keep=None):
-    """Delete the content of ``path`` (not the directory itself); ``keep`` is only emptied."""
-    try:
-        entries = os.listdir(path)
-    except OSError:
-        return
-    for name in entries:
+    """Delete the content of ``path`` (not the directory itself); ``keep`` is only emptied.
+
+    Directories that code made unreadable (``chmod 000``) are opened up first. What cannot be
+    deleted stays; :func:`leftovers` tells, and the server then reports itself broken.
+    """
+    for name in listing(path):
         full = os.path.join(path, name)
         if full == keep and os.path.isdir(full) and not os.path.islink(full):
+            open_up(full)
             empty_dir(full)
             continue
         try:
             if os.path.isdir(full) and not os.path.islink(full):
-                shutil.rmtree(full, ignore_errors=True)
+                remove_tree(full)
             else:
                 os.unlink(full)
         except OSError:
             pass
+
+
+def listing(path):
+    """The names in ``path``, or none when it cannot be listed."""
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def open_up(path):
+    """Give the owner back every right on a directory (best effort)."""
+    try:
+        os.chmod(path, 0o700)
+    except OSError:
+        pass
+
+
+def remove_tree(root):
+    """Delete a directory tree without recursion, opening up the directories on the way."""
+    stack = [(root, False)]
+    while stack:
+        path, emptied = stack.pop()
+        if emptied:
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+            continue
+        open_up(path)
+        stack.append((path, True))
+        for name in listing(path):
+            full = os.path.join(path, name)
+            if os.path.isdir(full) and not os.path.islink(full):
+                stack.append((full, False))
+            else:
+                try:
+                    os.unlink(full)
+                except OSError:
+                    pass
+
+
+def leftovers(path, keep=None):
+    """What is left in ``path`` (``keep`` counted only if not an empty directory)."""
+    left = []
+    for name in listing(path):
+        full = os.path.join(path, name)
+        if full == keep and os.path.isdir(full) and not os.path.islink(full):
+            left += [os.path.join(full, inner) for inner in listing(full)]
+        else:
+            left.append(full)
+    return left
 
 
 def oom_kills():
@@ -588,13 +673,21 @@ class Server:
         self.oom_count = oom_kills()
 
     def ready(self):
-        """Clean the scratch dirs and fork the next zygote if there is none."""
-        if self.zygote is None:
-            for directory in CLEAN_DIRS:
-                empty_dir(directory, keep=SCRATCH)
-            remove_sysv_ipc()
-            os.makedirs(SCRATCH, exist_ok=True)
-            self.zygote = Zygote()
+        """Clean up after the last run and fork the next zygote, unless the server is broken."""
+        if self.zygote is not None or broken:
+            return
+        restore_limits()
+        open_up(WORK)  # code may have taken its own rights on the work dir away
+        for directory in CLEAN_DIRS:
+            empty_dir(directory, keep=SCRATCH)
+            if leftovers(directory, keep=SCRATCH):
+                broken.append(f"{directory} cannot be emptied")
+        remove_sysv_ipc()
+        if broken:
+            return
+        os.makedirs(SCRATCH, exist_ok=True)
+        open_up(SCRATCH)
+        self.zygote = Zygote()
 
     def run(self, request):
         """Run one execution and return its response."""
@@ -608,8 +701,11 @@ class Server:
         self.oom_count = execution.oom_after
         if not request.get("keep_files", True):
             empty_dir(WORK)
-        if response["oom_killed"] and execution.oom_after >= 0:
-            response["poisoned"] = not self.memory_is_free(int(request.get("probe_mb", 0)))
+        if response["oom_killed"] and execution.oom_after >= 0 and not broken:
+            if not self.memory_is_free(int(request.get("probe_mb", 0))):
+                response["poisoned"] = "its memory stays full"
+        if broken:
+            response["poisoned"] = ", ".join(broken)
         return response
 
     def memory_is_free(self, megabytes):
@@ -642,7 +738,10 @@ class Server:
             self.zygote.discard()
             self.zygote = None
         kill_everything()
+        open_up(WORK)
         empty_dir(WORK)
+        if leftovers(WORK):
+            broken.append("the work dir cannot be emptied")
         return {"ok": True}
 
     def processes(self):
@@ -653,8 +752,14 @@ class Server:
 
 
 def handle(server, request):
-    """Answer one request."""
+    """Answer one request; a broken server answers only that it is (the host replaces it)."""
     op = request.get("op")
+    if broken and op != "ping":
+        return {
+            "ok": False,
+            "poisoned": True,
+            "error": "the sandbox is broken: " + ", ".join(broken),
+        }
     if op == "ping":
         return {"ok": True, "pid": os.getpid(), "python": sys.version.split()[0]}
     if op == "run":
@@ -700,7 +805,10 @@ def serve():
         try:
             response = handle(server, request)
         except Exception as error:
+            restore_limits()
             response = {"ok": False, "error": f"{type(error).__name__}: {error}"}
+            if broken:
+                response["poisoned"] = ", ".join(broken)
         response["id"] = request.get("id")
         write_message(proto_out, response)
 

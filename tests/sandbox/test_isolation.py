@@ -370,9 +370,10 @@ def test_a_file_past_the_size_limit_written_by_code_fails_only_that_run(fresh) -
 
 
 def host_state(client) -> tuple[int, int, int, int]:
-    """Containers, networks, volumes of the engine and this process's open descriptors."""
+    """This process's containers, the engine's networks and volumes, this process's open fds."""
+    labels = ["envalign.sandbox=1", f"envalign.owner_pid={os.getpid()}"]
     return (
-        len(client.containers.list(all=True, filters={"label": "envalign.sandbox=1"})),
+        len(client.containers.list(all=True, filters={"label": labels})),
         len(client.networks.list()),
         len(client.volumes.list()),
         len(os.listdir("/proc/self/fd")),
@@ -411,5 +412,31 @@ def test_64_sessions_started_and_closed_repeatedly_leave_nothing(sandbox_image) 
     deadline = time.monotonic() + 30
     while host_state(client) != before and time.monotonic() < deadline:
         time.sleep(0.2)
+    after = host_state(client)  # the same client, so its own connection counts in both
     client.close()
-    assert host_state(docker.from_env()) == before
+    assert after == before
+
+
+# ------------------------------------------------------------------ attacks on what outlives a run
+
+
+@pytest.mark.parametrize(
+    "attack",
+    [
+        "prlimit --pid 1 --nofile=5:5",  # the server's hard limits: only root raises them again
+        "prlimit --pid 1 --nproc=1:1 --as=10000000:10000000",
+        "prlimit --pid 1 --nofile=8",  # soft only: put back
+        "renice -n 19 -p 1",
+        "chmod 000 /work",
+        "mkdir -p /tmp/.envalign-run/a/b && chmod 000 /tmp/.envalign-run/a /tmp/.envalign-run",
+        "mkdir -p d/e/f && touch d/e/f/x && chmod 000 d/e d",
+        "mkdir -p /dev/shm/d && touch /dev/shm/d/x && chmod 000 /dev/shm/d",
+        "p=$(printf 'd/%.0s' $(seq 1 1500)); mkdir -p \"$p\"",  # deeper than the scratch dirs
+    ],
+)
+def test_attacks_that_outlive_their_run_never_reach_the_next(fresh, attack) -> None:
+    fresh.run(attack, language="bash")
+    answers_42(fresh)
+    fresh.reset()
+    assert fresh.run("import os; print(os.listdir('.'))").stdout == "[]\n"
+    answers_42(fresh)
