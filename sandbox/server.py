@@ -54,6 +54,7 @@ SERVER_LIMITS = {
     if name.startswith("RLIMIT_")
 }
 SERVER_NICENESS = os.getpriority(os.PRIO_PROCESS, 0)
+SERVER_SCHEDULER = os.sched_getscheduler(0)
 #: Why the server can no longer promise a clean run (None while it can).
 broken = []
 
@@ -71,6 +72,8 @@ def restore_limits():
                 broken.append(f"{name} lowered")
     if os.getpriority(os.PRIO_PROCESS, 0) != SERVER_NICENESS and "niceness raised" not in broken:
         broken.append("niceness raised")
+    if os.sched_getscheduler(0) != SERVER_SCHEDULER and "scheduler changed" not in broken:
+        broken.append("scheduler changed")  # e.g. SCHED_IDLE: the run limits would slip
 
 
 def set_dumpable(dumpable):
