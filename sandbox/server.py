@@ -56,7 +56,7 @@ SERVER_LIMITS = {
 SERVER_NICENESS = os.getpriority(os.PRIO_PROCESS, 0)
 SERVER_SCHEDULER = os.sched_getscheduler(0)
 #: Why the server can no longer promise a clean run (None while it can).
-broken = []
+broken: "list[str]" = []
 
 
 def restore_limits():
