@@ -13,6 +13,7 @@ import resource
 import selectors
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -120,22 +121,41 @@ class LocalSandbox(Sandbox):
                     self._empty_work()
 
     def upload(self, files: FileMap) -> None:
-        """Write files into the work dir."""
+        """Write files into the work dir (never through a link or into a FIFO code left there)."""
         for path, content in encode_files(files).items():
-            target = self._work / path
+            target = self._inside(path)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(content)
+            if target.is_symlink() or (target.exists() and not target.is_file()):
+                raise SandboxError(f"{path!r} exists in the sandbox and is not a regular file.")
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_NONBLOCK
+            with open(os.open(target, flags, 0o644), "wb") as handle:
+                handle.write(content)
 
     def download(self, path: str) -> bytes:
-        """Return a file of the work dir."""
+        """Return a regular file of the work dir; a FIFO, device or directory is an error at once."""
+        target = self._inside(path)
+        try:
+            descriptor = os.open(target, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+            with open(descriptor, "rb") as handle:
+                if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+                    raise SandboxError(
+                        f"{path!r} is not a regular file (a FIFO, socket or device)."
+                    )
+                return handle.read()
+        except OSError as error:
+            raise SandboxError(f"Cannot read {path!r} from the sandbox: {error}") from error
+
+    def _inside(self, path: str) -> Path:
+        """The work dir's ``path``, after checking that no link leads it out.
+
+        Raises:
+            SandboxError: If it leaves the work dir.
+        """
         encode_files({path: b""})
         target = (self._work / path).resolve()
         if not target.is_relative_to(self._work.resolve()):
             raise SandboxError(f"{path!r} leaves the work dir.")
-        try:
-            return target.read_bytes()
-        except OSError as error:
-            raise SandboxError(f"Cannot read {path!r} from the sandbox: {error}") from error
+        return target
 
     def reset(self) -> None:
         """Empty the work dir (no process outlives a run anyway)."""

@@ -92,3 +92,27 @@ def test_bubblewrap_cuts_network_and_host_writes() -> None:
         assert box.run("echo ok > f.txt; cat f.txt", language="bash").stdout == "ok\n"
     finally:
         box.close()
+
+
+def test_local_downloads_and_uploads_never_block_or_leave_the_work_dir(box, tmp_path) -> None:
+    import time
+
+    from envalign.errors import SandboxError
+
+    outside = tmp_path / "outside.txt"
+    outside.write_text("host file")
+    box.run(f"mkfifo fifo; mkdir dir; ln -s {outside} link", language="bash")
+    started = time.monotonic()
+    for path in ("fifo", "dir"):
+        with pytest.raises(SandboxError):
+            box.download(path)
+    with pytest.raises(SandboxError, match="not a regular file"):
+        box.upload({"fifo": "x"})
+    with pytest.raises(SandboxError, match="leaves the work dir"):
+        box.download("link")
+    with pytest.raises(SandboxError, match="leaves the work dir"):
+        box.upload({"link": "overwritten"})
+    assert time.monotonic() - started < 5
+    assert outside.read_text() == "host file"
+    box.upload({"fine.txt": "ok"})
+    assert box.download("fine.txt") == b"ok"
