@@ -5,9 +5,11 @@ A plugin declares, in its ``pyproject.toml``::
     [project.entry-points."envalign.envs"]
     my_envs = "my_package.envs:register_envs"
 
-``register_envs`` is called once, the first time the catalog is read; it calls
-``envalign.envs.register(...)``. A plugin that fails to load is reported with a warning and skipped, so
-one broken package never hides the others.
+``register_envs`` is called once, as soon as ``envalign.envs`` has been imported (``import envalign``
+makes that happen when Gymnasium or PettingZoo is imported, so their registries know the plugin's
+ids) or the catalog is first read; it calls ``envalign.envs.register(...)``. A plugin that fails to
+load is reported with a one-line :class:`PluginWarning` naming it and the fix, and skipped, so one
+broken package never hides the others.
 """
 
 from __future__ import annotations
