@@ -4,11 +4,13 @@ ScienceWorld (Wang et al. 2022, AllenAI, Apache-2.0, ``pip install "envalign[sci
 Scala simulator shipped as a jar in the ``scienceworld`` wheel and driven over py4j; it needs a Java
 runtime (``scripts/ensure-java.sh`` installs Debian's ``openjdk-17-jre-headless``). Each environment
 owns one JVM, started on the first ``reset`` and stopped by ``close()`` (the process is waited for,
-then killed if it lingers, and the library's temporary folder is removed).
+then killed if it lingers, and the library's temporary folder is removed); with ``reuse_jvm=True``
+``close()`` parks the JVM for the process's next ScienceWorld environment instead.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import random
 import re
@@ -74,6 +76,41 @@ def stop_simulator(simulator: Any, timeout_s: float = 10.0) -> None:
     simulator.close = lambda: None  # the library's __del__ calls close() again
 
 
+#: JVMs parked by environments closed with ``reuse_jvm=True``, for the next one in this process.
+_parked: list[Any] = []
+MAX_PARKED = 4
+
+
+def take_simulator(reuse: bool) -> Any:
+    """A parked JVM when ``reuse`` and one is free, else a new one."""
+    with _launch_lock:
+        if reuse and _parked:
+            return _parked.pop()
+    return start_simulator()
+
+
+def release_simulator(simulator: Any, reuse: bool) -> None:
+    """Park the JVM for the next environment when ``reuse`` (up to ``MAX_PARKED``), else stop it."""
+    with _launch_lock:
+        if reuse and len(_parked) < MAX_PARKED:
+            _parked.append(simulator)
+            return
+    stop_simulator(simulator)
+
+
+def stop_parked_simulators() -> int:
+    """Stop every parked JVM (also run at interpreter exit); return how many were stopped."""
+    with _launch_lock:
+        parked = list(_parked)
+        _parked.clear()
+    for simulator in parked:
+        stop_simulator(simulator)
+    return len(parked)
+
+
+atexit.register(stop_parked_simulators)
+
+
 class ScienceWorldEnv(TextEnv):
     """A ScienceWorld task (one of 30 types, thousands of variations) in envalign's text conventions.
 
@@ -105,7 +142,11 @@ class ScienceWorldEnv(TextEnv):
     ## Arguments
     ``task`` (a ScienceWorld task name, e.g. ``"boil"``; see ``TASKS``), ``split`` (``"train"``,
     ``"dev"`` or ``"test"`` variations; default ``"train"``), ``simplifications`` (ScienceWorld's
-    simplification string, e.g. ``"easy"``; default none), ``max_steps`` (100), ``render_mode``.
+    simplification string, e.g. ``"easy"``; default none), ``max_steps`` (100), ``reuse_jvm``
+    (default ``False``: ``close()`` stops the JVM; ``True`` parks it for the next ScienceWorld
+    environment of the process, so a runner that makes one environment per episode starts a JVM
+    once per worker; ``stop_parked_simulators()`` or the interpreter's exit stops parked ones),
+    ``render_mode``.
 
     ## Source
     ``scienceworld`` 1.2.3 (AllenAI, Apache-2.0), https://github.com/allenai/ScienceWorld.
@@ -122,6 +163,7 @@ class ScienceWorldEnv(TextEnv):
         split: str = "train",
         simplifications: str = "",
         max_steps: int = 100,
+        reuse_jvm: bool = False,
         render_mode: str | None = None,
     ) -> None:
         super().__init__(render_mode=render_mode, max_action_length=2_048)
@@ -133,7 +175,7 @@ class ScienceWorldEnv(TextEnv):
         if max_steps < 1:
             raise ValueError("max_steps must be at least 1.")
         self.task, self.split, self.simplifications = task, split, simplifications
-        self.max_steps = max_steps
+        self.max_steps, self.reuse_jvm = max_steps, reuse_jvm
         self.simulator: Any = None
         self.rng = random.Random()
         self.variation = 0
@@ -151,7 +193,7 @@ class ScienceWorldEnv(TextEnv):
         if seed is not None or self.simulator is None:
             self.rng = random.Random(seed)
         if self.simulator is None:
-            self.simulator = start_simulator()
+            self.simulator = take_simulator(self.reuse_jvm)
         variations = self._variations()
         self.variation = variations[self.rng.randrange(len(variations))]
         self._load(gold=False)
@@ -240,9 +282,9 @@ class ScienceWorldEnv(TextEnv):
         )
 
     def close(self) -> None:
-        """Stop this environment's JVM and remove its temporary files."""
+        """Stop this environment's JVM and remove its temporary files (or park it: ``reuse_jvm``)."""
         if self.simulator is not None:
-            stop_simulator(self.simulator)
+            release_simulator(self.simulator, self.reuse_jvm)
             self.simulator = None
         super().close()
 

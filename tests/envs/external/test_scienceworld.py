@@ -113,3 +113,21 @@ def test_without_java_the_error_says_what_to_install(tmp_path):
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
     )
     assert "needs a Java runtime" in result.stdout, result.stderr[-2000:]
+
+
+def test_reuse_jvm_parks_one_jvm_across_episodes_until_stopped():
+    from envalign.envs.external.scienceworld import env as module
+
+    before = set(java_children())
+    result = envalign.simulate(
+        "scienceworld/FindLivingThing-v0",
+        "gold",
+        episodes=3,
+        concurrency=1,
+        env_kwargs={"reuse_jvm": True},
+    )
+    assert [e.returns["agent"] for e in result.episodes] == pytest.approx([1.0] * 3)
+    parked = set(java_children()) - before
+    assert len(parked) == 1  # three episodes, three environments, one JVM
+    assert module.stop_parked_simulators() == 1
+    assert set(java_children()) == before
