@@ -97,6 +97,53 @@ class Policy(Protocol):
         ...
 
 
+#: Most earlier exchanges an LLM policy keeps in its prompt by default, besides the system message
+#: and the episode's first exchange (which states the task); ``None`` keeps them all.
+DEFAULT_HISTORY = 4
+
+
+def history_window(messages: Conversation, history: int | None) -> Conversation:
+    """The prompt an LLM sees: system messages, the first exchange, at most ``history`` recent ones.
+
+    A conversation is its leading system messages, then alternating user/assistant exchanges,
+    ending with the newest observation. The first exchange is kept because it holds the task (a
+    mission, a goal, a house's layout). Of the exchanges after it, the window keeps the last
+    ``k % (history + 1)`` of ``k``: it grows by one exchange per turn up to ``history`` and then
+    starts again from none, dropping the oldest block at once rather than one exchange a turn.
+    So a prompt usually extends the previous turn's prompt, and a policy that keeps its
+    computation of earlier prompts (likelihood acting does) only runs the new reply and
+    observation, while no prompt holds more than ``history`` exchanges besides the first.
+
+    Args:
+        messages: The whole conversation.
+        history: Most exchanges to keep after the first one; ``None`` keeps everything.
+
+    Returns:
+        ``messages`` itself when nothing is dropped (or when it does not alternate user and
+        assistant turns after the system messages), else the shortened conversation.
+
+    Raises:
+        ValueError: For a negative ``history``.
+    """
+    if history is None:
+        return messages
+    if history < 0:
+        raise ValueError(f"history must be >= 0 or None, got {history}.")
+    start = 0
+    while start < len(messages) and messages[start].get("role") == "system":
+        start += 1
+    body = messages[start:]
+    roles = [m.get("role") for m in body]
+    alternating = all(role == ("user" if i % 2 == 0 else "assistant") for i, role in enumerate(roles))
+    earlier = (len(body) - 3) // 2  # exchanges between the first one and the newest observation
+    if not alternating or len(body) % 2 == 0 or earlier <= 0:
+        return messages
+    keep = earlier % (history + 1)
+    if keep == earlier:
+        return messages
+    return [*messages[:start], *body[:2], *body[len(body) - 1 - 2 * keep :]]
+
+
 def valid_actions_of(info: dict[str, Any]) -> list[str] | None:
     """Return ``info["valid_actions"]`` when the environment lists them."""
     actions = info.get("valid_actions")

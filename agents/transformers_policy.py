@@ -16,7 +16,9 @@ log-probabilities, finished rows are known exactly, and seeds never touch the gl
 Rows are bucketed by prompt length into batches of at most ``max_batch_size`` rows (and
 ``max_batch_tokens`` tokens); a row that ends (EOS or a stop string) leaves the batch and the KV
 cache, so long replies do not make short ones pay. :meth:`TransformersPolicy.score` runs each prompt
-once and scores all its candidate actions from copies of its KV cache.
+once and scores its candidate actions in bounded chunks from its KV cache, reusing the computation
+of the previous turn's prompt (:mod:`envalign.agents.likelihood`). Prompts keep a
+bounded window of the conversation by default (``history``).
 
 Torch and transformers are imported only when this module is.
 """
@@ -32,7 +34,15 @@ from typing import Any, Literal
 
 import torch
 
-from envalign.agents.base import Conversation, Generation, SamplingParams, TurnRequest
+from envalign.agents.base import (
+    DEFAULT_HISTORY,
+    Conversation,
+    Generation,
+    SamplingParams,
+    TurnRequest,
+    history_window,
+)
+from envalign.agents.likelihood import CandidateScorer, plain_logprobs
 from envalign.agents.scoring import NORMALISATIONS, choose_action, normalise
 
 ActionSelection = Literal["generate", "likelihood"]
@@ -85,6 +95,15 @@ class TransformersPolicy:
             when ``temperature == 0``), generating otherwise.
         normalisation: How :meth:`score` normalises in likelihood mode: ``"sum"`` (GLAM),
             ``"token"`` or ``"word"`` (TWOSOME).
+        history: Earlier exchanges each prompt keeps besides the system message and the first
+            exchange (see :func:`~envalign.agents.base.history_window`); ``None`` keeps the whole
+            conversation. The default, :data:`~envalign.agents.base.DEFAULT_HISTORY`, bounds the
+            cost of a turn however long the episode; ``envalign run --history`` overrides it.
+        score_token_budget: Most cached tokens (rows x length) one scoring pass holds: prompts
+            and candidate rows are run in chunks within it, so memory stays bounded whatever the
+            number of candidates.
+        prefix_cache_tokens: Tokens of earlier prompts whose key/value states likelihood acting
+            keeps, so the next turn only runs what its prompt adds.
     """
 
     def __init__(
@@ -101,7 +120,12 @@ class TransformersPolicy:
         name: str = "transformers",
         action_selection: ActionSelection = "generate",
         normalisation: Normalisation = "token",
+        history: int | None = DEFAULT_HISTORY,
+        score_token_budget: int = 8192,
+        prefix_cache_tokens: int = 8192,
     ) -> None:
+        if history is not None and history < 0:
+            raise ValueError(f"history must be >= 0 or None, got {history}.")
         if max_batch_size < 1 or max_prompt_tokens < 1 or max_batch_tokens < 1:
             raise ValueError("max_batch_size, max_prompt_tokens and max_batch_tokens must be >= 1.")
         if action_selection not in ("generate", "likelihood"):
@@ -123,7 +147,15 @@ class TransformersPolicy:
         self.name = name
         self.action_selection = action_selection
         self.normalisation = normalisation
+        self.history = history
         self.pad_token_id = _pad_token_id(tokenizer)
+        self.scorer = CandidateScorer(
+            self.model,
+            self.pad_token_id,
+            self.device,
+            token_budget=score_token_budget,
+            prefix_cache_tokens=prefix_cache_tokens,
+        )
         self.eos_token_ids = _eos_token_ids(model, tokenizer)
         self._generator: torch.Generator | None = None
         self._generator_seed: int | None = None
@@ -172,15 +204,13 @@ class TransformersPolicy:
     # ------------------------------------------------------------------ prompts
 
     def prompt_ids(self, messages: Conversation) -> list[int]:
-        """Token ids of ``messages`` formatted by the chat template, ready for the reply."""
-        if getattr(self.tokenizer, "chat_template", None):
-            text = self.tokenizer.apply_chat_template(
-                messages, add_generation_prompt=True, tokenize=False
-            )
-        else:
-            lines = [f"{m['role']}: {m['content']}" for m in messages]
-            text = "\n".join(lines) + "\nassistant:"
-        ids = list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        """Token ids of ``messages`` formatted by the chat template, ready for the reply.
+
+        The conversation is first cut to the policy's ``history`` window
+        (:func:`~envalign.agents.base.history_window`).
+        """
+        window = history_window(messages, self.history)
+        ids = self._template_ids(window, add_generation_prompt=True)
         if len(ids) > self.max_prompt_tokens:
             if not self._warned_truncation:
                 warnings.warn(
@@ -191,6 +221,16 @@ class TransformersPolicy:
                 self._warned_truncation = True
             ids = ids[-self.max_prompt_tokens :]
         return ids
+
+    def _template_ids(self, messages: Conversation, *, add_generation_prompt: bool) -> list[int]:
+        if getattr(self.tokenizer, "chat_template", None):
+            text = self.tokenizer.apply_chat_template(
+                messages, add_generation_prompt=add_generation_prompt, tokenize=False
+            )
+        else:
+            text = "\n".join(f"{m['role']}: {m['content']}" for m in messages)
+            text += "\nassistant:" if add_generation_prompt else "\n"
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     # ------------------------------------------------------------------ generation
 
@@ -352,19 +392,15 @@ class TransformersPolicy:
         results: list[list[float]] = [[] for _ in prompts]
         lengths = [len(p) + len(c) for p, c in zip(prompts, continuations, strict=True)]
         for chunk in self._chunks(lengths, 0):
-            rows = [list(prompts[i]) + list(continuations[i]) for i in chunk]
-            ids, mask = self._left_pad(rows)
-            positions = (mask.cumsum(-1) - 1).clamp(min=0)
-            logits = self.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits
-            logps = torch.log_softmax(logits.float(), dim=-1)  # [batch, seq, vocab]
-            width = ids.shape[1]
-            for row, index in enumerate(chunk):
-                count = len(continuations[index])
-                if count == 0:
-                    continue
-                targets = ids[row, width - count :]  # [count]
-                predicted = logps[row, width - count - 1 : width - 1]  # [count, vocab]
-                results[index] = predicted.gather(-1, targets[:, None])[:, 0].tolist()
+            scored = plain_logprobs(
+                self.model,
+                [prompts[i] for i in chunk],
+                [continuations[i] for i in chunk],
+                self.pad_token_id,
+                self.device,
+            )
+            for index, values in zip(chunk, scored, strict=True):
+                results[index] = values
         return results
 
     def candidate_ids(self, candidate: str) -> list[int]:
@@ -390,7 +426,7 @@ class TransformersPolicy:
             One list of scores per request, in the order of its candidates.
         """
         how = normalisation or self.normalisation
-        raw = self._candidate_logprobs(requests, candidates)
+        raw, _ = self._candidate_logprobs(requests, candidates)
         return [
             [normalise(lps, text, how) for lps, text in zip(row, texts, strict=True)]
             for row, texts in zip(raw, _candidate_lists(requests, candidates), strict=True)
@@ -400,105 +436,27 @@ class TransformersPolicy:
         self,
         requests: Sequence[TurnRequest | Conversation],
         candidates: Sequence[Sequence[str]] | None,
-    ) -> list[list[list[float]]]:
+    ) -> tuple[list[list[list[float]]], list[list[int]]]:
+        """Per-token log-probs of every candidate, and the prompt ids they were scored after."""
         lists = _candidate_lists(requests, candidates)
         prompts = [
             self.prompt_ids(r.messages if isinstance(r, TurnRequest) else r) for r in requests
         ]
         continuations = [[self.candidate_ids(text) for text in texts] for texts in lists]
-        results: list[list[list[float]]] = [[] for _ in requests]
-        for chunk in self._candidate_chunks(prompts, continuations):
-            scored = self._shared_prompt_logprobs(
-                [prompts[i] for i in chunk], [continuations[i] for i in chunk]
-            )
-            for index, values in zip(chunk, scored, strict=True):
-                results[index] = values
-        return results
-
-    def _candidate_chunks(
-        self, prompts: list[list[int]], continuations: list[list[list[int]]]
-    ) -> list[list[int]]:
-        """Group requests so that prompts and candidate rows stay within the batch caps."""
-        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
-        chunks: list[list[int]] = []
-        current: list[int] = []
-        rows = 0
-        for index in order:
-            count = max(1, len(continuations[index]))
-            if current and (
-                len(current) + 1 > self.max_batch_size or rows + count > 4 * self.max_batch_size
-            ):
-                chunks.append(current)
-                current, rows = [], 0
-            current.append(index)
-            rows += count
-        if current:
-            chunks.append(current)
-        return chunks
-
-    @torch.inference_mode()
-    def _shared_prompt_logprobs(
-        self, prompts: list[list[int]], continuations: list[list[list[int]]]
-    ) -> list[list[list[float]]]:
-        """Score every candidate of every prompt, running each prompt through the model once.
-
-        The prompts' KV cache is copied to one row per candidate, and only the candidates' own
-        tokens are run again: scoring K actions costs one prompt plus K short continuations.
-        """
-        ids, mask = self._left_pad(prompts)  # [batch, prompt]
-        positions = (mask.cumsum(-1) - 1).clamp(min=0)
-        output = self.model(
-            input_ids=ids,
-            attention_mask=mask,
-            position_ids=positions,
-            use_cache=True,
-            **self._last_logits_only,
-        )
-        first = torch.log_softmax(output.logits[:, -1, :].float(), dim=-1)  # [batch, vocab]
-        owners = [(row, k) for row, cands in enumerate(continuations) for k in range(len(cands))]
-        results: list[list[list[float]]] = [[[] for _ in cands] for cands in continuations]
-        for row, k in owners:
-            tokens = continuations[row][k]
-            if tokens:
-                results[row][k].append(float(first[row, tokens[0]]))
-        width = max((len(continuations[r][k]) for r, k in owners), default=0) - 1
-        if width < 1:
-            return results
-        index = torch.tensor([row for row, _ in owners], device=self.device)
-        cache = output.past_key_values
-        cache.batch_select_indices(index)
-        feed = torch.full((len(owners), width), self.pad_token_id, dtype=torch.long)
-        feed_mask = torch.zeros((len(owners), width), dtype=torch.long)
-        for n, (row, k) in enumerate(owners):
-            tokens = continuations[row][k][:-1]  # each token predicts the next one
-            feed[n, : len(tokens)] = torch.tensor(tokens, dtype=torch.long)
-            feed_mask[n, : len(tokens)] = 1
-        feed, feed_mask = feed.to(self.device), feed_mask.to(self.device)
-        start = mask.sum(-1)[index][:, None]  # [rows, 1] prompt lengths
-        logits = self.model(
-            input_ids=feed,
-            attention_mask=torch.cat([mask[index], feed_mask], dim=-1),
-            position_ids=start + torch.arange(width, device=self.device)[None, :],
-            past_key_values=cache,
-            use_cache=True,
-        ).logits
-        logps = torch.log_softmax(logits.float(), dim=-1)  # [rows, width, vocab]
-        for n, (row, k) in enumerate(owners):
-            targets = continuations[row][k][1:]
-            if targets:
-                picked = logps[n, : len(targets)].gather(
-                    -1, torch.tensor(targets, device=self.device)[:, None]
-                )
-                results[row][k].extend(picked[:, 0].tolist())
-        return results
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            return self.scorer.score(prompts, continuations), prompts
+        finally:
+            self.model.train(was_training)
 
     def choose(self, requests: Sequence[TurnRequest]) -> list[Generation]:
         """Act by likelihood: score ``valid_actions`` and sample (or argmax) among them."""
         params = self.sampling
-        raw = self._candidate_logprobs(requests, None)
+        raw, prompts = self._candidate_logprobs(requests, None)
         generator = self._sampling_generator(params)
         results = []
-        for request, logprobs in zip(requests, raw, strict=True):
+        for request, logprobs, prompt in zip(requests, raw, prompts, strict=True):
             actions = list(request.valid_actions or [])
             scores = [
                 normalise(lps, a, self.normalisation)
@@ -511,7 +469,7 @@ class TransformersPolicy:
                     text=actions[index],
                     token_ids=self.candidate_ids(actions[index]),
                     logprobs=logprobs[index],
-                    prompt_token_ids=self.prompt_ids(request.messages),
+                    prompt_token_ids=prompt,
                     finish_reason="likelihood",
                     model_logprobs=logprobs[index],
                     action_scores=scores,
