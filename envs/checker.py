@@ -51,6 +51,7 @@ def check_env(
         lambda: check_episodes(factory, episodes),
         lambda: check_determinism(factory, seed=7),
         lambda: check_malformed_actions(factory, MALFORMED_ACTIONS),
+        lambda: check_valid_actions(factory, episodes),
     ]
     for run in checks:
         try:
@@ -92,6 +93,48 @@ def check_determinism(factory: Callable[[], Any], seed: int) -> None:
     second = list(play(factory(), seed=seed, actions=_sampled_actions(seed)))
     if _fingerprint(first) != _fingerprint(second):
         raise ConformanceError("two episodes with the same seed and actions differ.")
+
+
+def check_valid_actions(factory: Callable[[], Any], episodes: int) -> None:
+    """An agent offered ``valid_actions`` on one turn is offered them on every turn it must act.
+
+    Likelihood policies can only act where the list is there, so an environment that lists its
+    actions lists them on every acting step: the info of ``reset`` and of every step before the
+    end, for each agent whose ``acting`` flag is set. Turns of another kind, where the action is
+    free text (a message phase before a move, an answer before a rating), are told apart by
+    ``info["phase"]``: the rule holds per agent and phase.
+    """
+    for seed in range(episodes):
+        env = factory()
+        offered: dict[tuple[str, Any], int] = {}  # (agent, phase) -> steps offered
+        missing: dict[tuple[str, Any], int] = {}  # (agent, phase) -> first step without
+        observation, info = _reset(env, seed=seed)
+        step_index = 0
+        try:
+            for step_index in range(10_000):
+                for agent, agent_info in info.items():
+                    if not agent_info.get("acting", True):
+                        continue
+                    key = (agent, agent_info.get("phase"))
+                    if agent_info.get("valid_actions"):
+                        offered[key] = offered.get(key, 0) + 1
+                    else:
+                        missing.setdefault(key, step_index)
+                step = _step(env, _sampled_actions(seed), observation, info)
+                if _finished(env, step):
+                    break
+                observation = {agent: values[0] for agent, values in step.items()}
+                info = {agent: values[4] for agent, values in step.items()}
+        finally:
+            env.close()
+        for key, first in missing.items():
+            if key in offered:
+                agent, phase = key
+                where = f" in phase {phase!r}" if phase is not None else ""
+                raise ConformanceError(
+                    f"{agent} is offered valid_actions on {offered[key]} of its turns{where} "
+                    f"but not at step {first} (seed {seed}); list them on every turn it acts."
+                )
 
 
 def check_malformed_actions(factory: Callable[[], Any], actions: tuple[Any, ...]) -> None:

@@ -14,6 +14,9 @@ OFFER = re.compile(r"\boffer\s*:?\s*(\d{1,9})\b", re.IGNORECASE)
 BARE_NUMBER = re.compile(r"^\s*(\d{1,9})\s*\.?\s*$")
 DECISION = re.compile(r"\b(accept|reject)\b", re.IGNORECASE)
 INVALID_PENALTY = -0.05
+#: Pots up to this size list every offer in ``valid_actions``; larger ones only the answers.
+MAX_LISTED_OFFERS = 1_000
+DECISIONS = ("ACCEPT", "REJECT")
 
 
 def parse_offer(text: str, pot: int) -> tuple[int | None, str]:
@@ -52,6 +55,8 @@ class UltimatumEnv(TextParallelEnv):
 
     ## Action
     Proposer: ``OFFER n`` (or just ``n``), ``0 <= n <= pot``. Responder: ``ACCEPT`` or ``REJECT``.
+    ``valid_actions`` lists the acting agent's moves: ``OFFER 0`` ... ``OFFER pot`` (pots of up to
+    1,000 coins) or ``ACCEPT`` and ``REJECT``.
 
     ## Reward
     ``payoff``: the agent's coins / ``pot`` when the game ends. ``invalid_action``: -0.05 to the agent
@@ -189,10 +194,18 @@ class UltimatumEnv(TextParallelEnv):
                 feedback=feedback[agent],
                 task_id=f"pot{self.pot}",
                 metrics=metrics,
+                valid_actions=self._valid_actions(agent) if accepted is None else None,
                 acting=accepted is None and agent == self.acting,
             )
             for agent in self.agents
         }
+
+    def _valid_actions(self, agent: str) -> list[str] | None:
+        if agent != self.acting:
+            return None
+        if agent == RESPONDER:
+            return list(DECISIONS)
+        return [f"OFFER {n}" for n in range(self.pot + 1)] if self.pot <= MAX_LISTED_OFFERS else None
 
     def _observations(self, texts: dict[str, str]) -> dict[str, dict[str, Any]]:
         phase = 0 if self.acting == PROPOSER else 1

@@ -19,6 +19,7 @@ from envalign.envs.checker import (
     check_determinism,
     check_episodes,
     check_malformed_actions,
+    check_valid_actions,
     upstream_checks,
 )
 
@@ -47,6 +48,11 @@ def test_episodes_follow_the_info_schema(card):
 @pytest.mark.parametrize("card", catalog_params())
 def test_same_seed_same_episode(card):
     check_determinism(factory(card), seed=11)
+
+
+@pytest.mark.parametrize("card", catalog_params())
+def test_valid_actions_are_listed_on_every_acting_turn(card):
+    check_valid_actions(factory(card), episodes=2)
 
 
 @pytest.mark.parametrize("card", catalog_params())
