@@ -320,6 +320,26 @@ def viewing() -> None:
     )
 
 
+def evaluation() -> None:
+    section("Evaluation: the pinned core-v1 suite, normalised scores, paired comparison")
+    for name in ("random", "scripted"):
+        shutil.rmtree(RUNS / f"eval-{name}", ignore_errors=True)
+        envalign("eval", name, "--suite", "core-v1", "--quiet", "--out", str(RUNS / f"eval-{name}"))
+    envalign("eval", "compare", str(RUNS / "eval-random"), str(RUNS / "eval-scripted"))
+    shutil.rmtree(RUNS / "eval-smollm2", ignore_errors=True)
+    envalign(
+        "eval",
+        "smollm2-135m-instruct",
+        "--only",
+        "arithmetic",
+        "ultimatum-proposer",
+        "--quiet",
+        "--out",
+        str(RUNS / "eval-smollm2"),
+    )
+    console.print(f"scorecards: {RUNS / 'eval-scripted' / 'scorecard.html'} and the others")
+
+
 SECTIONS: list[Callable[[], None]] = [
     catalog,
     social,
@@ -328,6 +348,7 @@ SECTIONS: list[Callable[[], None]] = [
     tools,
     llm_agents,
     training,
+    evaluation,
     data_parallel,
     python_api,
     scale_out,
