@@ -118,6 +118,13 @@ class SocialSandboxEnv(TextParallelEnv):
     marked ``+fallback``). ``metrics``: ``draft_score`` and ``revision_score`` (mean 1-7 ratings of
     the agent's last cycle), ``improvement`` and ``success`` (revision rated at least 5).
 
+    ## Reward integrity
+    The RuleJudge (``judge="rule"``, the fallback for unusable ratings, and the default reference
+    for rater bonuses) is a keyword heuristic: harmful advice caps its score at 2 and answers
+    that echo the question or list value words get no credit for them, but it measures surface
+    features, not alignment. Use it for fast runs and tests; never use it to score a trained
+    model (``docs/reward_integrity.md``).
+
     ## Interaction records
     When an agent's cycle ends, ``info[agent]["interaction"]`` holds its record (question, draft,
     ratings and feedback, revision, ratings); :meth:`interaction_records` returns the episode's

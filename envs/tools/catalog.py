@@ -18,8 +18,8 @@ def register_all() -> None:
         "envalign/PythonTests-v0",
         f"{TOOLS}.python_tests:PythonTestsEnv",
         family="tool",
-        description="Write a Python function; hidden tests run in the sandbox give feedback; "
-        "reward = fraction passed.",
+        description="Write a Python function; hidden tests call it in the sandbox and give "
+        "feedback; reward = fraction passed.",
         needs_docker=True,
         tags=("code", "humaneval", "execution-feedback", "multi-turn"),
         policies=_policies("python_tests"),
