@@ -203,3 +203,18 @@ def test_tool_entries_run_in_the_docker_sandbox_and_the_oracle_scores_100():
         assert entry.unavailable is None
         assert entry.summary["failed"] == 0, entry.episodes
         assert entry.summary["normalised"] == pytest.approx(100.0), entry.id
+
+
+def test_a_langchain_chat_model_is_a_policy_spec(tmp_path, monkeypatch):
+    (tmp_path / "my_chat_models.py").write_text(
+        "from langchain_core.language_models.fake_chat_models import FakeListChatModel\n"
+        "def always_eight():\n"
+        "    return FakeListChatModel(responses=['8'] * 100)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = evaluate("langchain:my_chat_models:always_eight", only=["arithmetic"], scorecard=False)
+    assert result.policy == "langchain:my_chat_models:always_eight"
+    entry = result.entry("arithmetic")
+    assert entry.summary["failed"] == 0 and entry.summary["scored"] == len(entry.episodes)
+    with pytest.raises(ConfigError, match="Cannot import LangChain model"):
+        evaluate("langchain:no_such_module:x", only=["arithmetic"], scorecard=False)

@@ -41,3 +41,27 @@ def test_training_with_an_eval_suite_writes_before_after_and_a_comparison(tmp_pa
     assert (folder / "comparison.html").is_file()
     page = build_report(result.output_dir).read_text()
     assert "after vs before training" in page and "ultimatum-proposer" in page
+
+
+def test_a_run_folder_of_envalign_train_is_a_policy_spec(tmp_path):
+    from envalign.training.eval.evaluate import evaluate, normalise_policy_spec
+
+    config = from_dict(
+        {
+            "env": {"id": "envalign/Arithmetic-v0", "kwargs": {"low": 1, "high": 1}},
+            "model": {"name": "tiny-random", "device": "cpu", "seed": 0},
+            "rollout": {"prompts_per_step": 2, "group_size": 2, "max_new_tokens": 2},
+            "run": {
+                "steps": 1,
+                "output_dir": str(tmp_path / "run"),
+                "eval_every": 0,
+                "progress": False,
+                "tensorboard": False,
+            },
+        }
+    )
+    run = train(config).output_dir
+    assert normalise_policy_spec(str(run)) == f"hf:{run / 'final'}"
+    result = evaluate(str(run), only=["arithmetic"], scorecard=False)
+    assert result.policy == f"hf:{run / 'final'}"
+    assert result.entry("arithmetic").summary["failed"] == 0
