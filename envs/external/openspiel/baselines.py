@@ -2,7 +2,7 @@
 
 ``solver`` is OpenSpiel's exact alpha-beta search (two-player zero-sum, perfect information),
 ``cfr`` samples the average policy of OpenSpiel's C++ counterfactual-regret minimisation (an
-approximate Nash equilibrium), and ``mcts`` is OpenSpiel's MCTS bot with random rollouts, which
+approximate Nash equilibrium), ``protocol`` is trade_comm's optimal convention, and ``mcts`` is OpenSpiel's MCTS bot with random rollouts, which
 searches the true state and so sees hidden information (an upper reference for imperfect-information
 games). Each draws its randomness from the context's generator, so a seeded episode repeats.
 """
@@ -10,6 +10,7 @@ games). Each draws its randomness from the context's generator, so a seeded epis
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 from envalign.envs.core import ActContext
@@ -86,3 +87,26 @@ def mcts_policy(context: ActContext) -> str:
         env.game, 2.0, MCTS_SIMULATIONS, evaluator, random_state=np.random.RandomState(seed + 1)
     )
     return _name_of(env, bot.step(env.state.clone()))
+
+
+def protocol_policy(context: ActContext) -> str:
+    """Trade with communication's optimal convention: utter your item, then give it for theirs.
+
+    MCTS cannot find it (one trade in a hundred pays, and only when both agree), so this is the
+    game's oracle: both players following it always score 1.
+    """
+    if not _acting(context):
+        return ""
+    env = _game_env(context)
+    view = env.player_view(context.agent)
+    mine = re.search(r"My item: (\d+)", view)
+    if mine is None:
+        return context.rng.choice(list(context.info["valid_actions"]))
+    if "Phase: comm" in view:
+        return f"Utter {mine.group(1)}"
+    history = re.search(r"Comm history:\s*(.*)", view)
+    heard = history.group(1).split() if history else []
+    index = env.possible_agents.index(context.agent)
+    if len(heard) < 2:
+        return context.rng.choice(list(context.info["valid_actions"]))
+    return f"Trade {mine.group(1)}:{heard[1 - index]}"

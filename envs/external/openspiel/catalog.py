@@ -14,7 +14,12 @@ ENTRIES = {
         "split books, hats and balls under private values",
     ),
     "Negotiation": ("NegotiationEnv", 2, ("mcts",), "proposals plus cheap-talk utterances"),
-    "TradeComm": ("TradeCommEnv", 2, ("mcts",), "one utterance each, then a blind trade"),
+    "TradeComm": (
+        "TradeCommEnv",
+        2,
+        ("protocol", "mcts"),
+        "one utterance each, then a blind trade",
+    ),
     "ColoredTrails": (
         "ColoredTrailsEnv",
         3,

@@ -188,7 +188,8 @@ _document(
     example="'Utter 3' or 'Trade 3:7'",
     reward="1 each when the trade succeeds, else 0",
     termination="after the two utterances and the two trade proposals",
-    oracle=MCTS,
+    oracle="``protocol`` (the optimal convention: utter your item, then trade it for the one you "
+    "heard; both following it always score 1) and " + MCTS + "; MCTS rarely finds the trade",
 )
 _document(
     ColoredTrailsEnv,

@@ -105,3 +105,8 @@ def test_every_game_ends_with_returns_in_the_metrics(env_id):
     trace = play(env, 1, lambda agent, info: rng.choice(info["valid_actions"]))
     assert trace
     env.close()
+
+
+def test_trade_comm_protocol_always_trades():
+    result = envalign.simulate("openspiel/TradeComm-v0", "protocol", episodes=10)
+    assert all(e.returns == {"player_0": 1.0, "player_1": 1.0} for e in result.episodes)
