@@ -20,15 +20,113 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import json
 import os
+import re
+import types
+import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from envalign.envs.errors import ConfigError
 from envalign.training.algorithms import ALGORITHMS, ONLINE
 from envalign.training.algorithms.grpo import NORMALIZATIONS, SCALES
 from envalign.training.algorithms.reinforce import BASELINES
+
+
+class _Section:
+    """A config section: on construction every field is checked against its type, and coerced.
+
+    ``2e-5``, ``"1E-4"`` and ``".5"`` are numbers for a ``float`` field; ``"10"`` and ``10.0`` are
+    whole numbers for an ``int`` one; anything else that is not of the field's type is a
+    :class:`ConfigError` that names the field, the value and what it expects. This holds for
+    YAML files, ``--set`` overrides and the Python API alike.
+    """
+
+    _section: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        hints = _type_hints(type(self))
+        for item in dataclasses.fields(self):  # type: ignore[arg-type]
+            name = f"{self._section}.{item.name}" if self._section else item.name
+            setattr(self, item.name, coerce(name, hints[item.name], getattr(self, item.name)))
+
+
+_HINTS: dict[type, dict[str, Any]] = {}
+
+
+def _type_hints(cls: type) -> dict[str, Any]:
+    if cls not in _HINTS:
+        _HINTS[cls] = typing.get_type_hints(cls)
+    return _HINTS[cls]
+
+
+@functools.cache
+def _adapter(hint: Any) -> Any:
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(hint)
+
+
+def coerce(name: str, hint: Any, value: Any) -> Any:
+    """Return ``value`` as the type ``hint`` (pydantic's lax mode), or raise a ConfigError.
+
+    Args:
+        name: The dotted field name, for the message (``optim.lr``).
+        hint: The field's type.
+        value: What the config gave.
+
+    Raises:
+        ConfigError: ``optim.lr = 'abc' is not valid: expected a number (e.g. 1e-05).``
+    """
+    from pydantic import ValidationError
+
+    section = _SECTION_TYPES.get(hint)
+    if section is not None:
+        if isinstance(value, section):
+            return value
+        return _build(section, value, f"{name}.")
+    numeric = _strip_optional(hint) in (int, float)
+    if isinstance(value, bool) and numeric:
+        raise ConfigError(f"{name} = {value!r} is not valid: expected {_expected(hint)}.")
+    try:
+        return _adapter(hint).validate_python(value)
+    except ValidationError as error:
+        raise ConfigError(
+            f"{name} = {value!r} is not valid: expected {_expected(hint)}."
+        ) from error
+
+
+def _strip_optional(hint: Any) -> Any:
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    is_union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+    return args[0] if is_union and len(args) == 1 else hint
+
+
+def _expected(hint: Any) -> str:
+    """Words for a type: ``float`` -> ``a number (e.g. 1e-05)``."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        parts = [_expected(a) for a in typing.get_args(hint) if a is not type(None)]
+        return " or ".join(parts) + (" or null" if type(None) in typing.get_args(hint) else "")
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is list:
+        return f"a list of {_plural(args[0]) if args else 'values'}"
+    if origin is dict or hint is dict:
+        return "a mapping of keys to values"
+    words = {
+        float: "a number (e.g. 1e-05, 0.5 or 3)",
+        int: "a whole number (e.g. 10)",
+        bool: "true or false",
+        str: "text",
+    }
+    return words.get(hint, getattr(hint, "__name__", str(hint)))
+
+
+def _plural(hint: Any) -> str:
+    return {float: "numbers", int: "whole numbers", str: "strings", bool: "booleans"}.get(
+        hint, "values"
+    )
 
 
 def _help(default: Any, text: str) -> Any:
@@ -38,8 +136,10 @@ def _help(default: Any, text: str) -> Any:
 
 
 @dataclass
-class EnvConfig:
+class EnvConfig(_Section):
     """Which environment, and who plays which seat."""
+
+    _section: ClassVar[str] = "env"
 
     id: str = _help("envalign/Arithmetic-v0", "Registered environment id.")
     kwargs: dict[str, Any] = _help({}, "Keyword arguments for the environment.")
@@ -54,8 +154,10 @@ class EnvConfig:
 
 
 @dataclass
-class LoraConfig:
+class LoraConfig(_Section):
     """Low-rank adapters through ``peft`` (only the adapters are trained)."""
+
+    _section: ClassVar[str] = "model.lora"
 
     enabled: bool = _help(False, "Train LoRA adapters instead of every weight.")
     r: int = _help(16, "Adapter rank.")
@@ -67,8 +169,10 @@ class LoraConfig:
 
 
 @dataclass
-class ModelConfig:
+class ModelConfig(_Section):
     """The policy model."""
+
+    _section: ClassVar[str] = "model"
 
     name: str = _help(
         "smollm2-135m-instruct",
@@ -84,8 +188,10 @@ class ModelConfig:
 
 
 @dataclass
-class RolloutConfig:
+class RolloutConfig(_Section):
     """How episodes are collected each step."""
+
+    _section: ClassVar[str] = "rollout"
 
     prompts_per_step: int = _help(
         8, "Distinct seeds (tasks) per step; with data: groups (prompts) per step."
@@ -112,8 +218,10 @@ class RolloutConfig:
 
 
 @dataclass
-class AlgorithmConfig:
+class AlgorithmConfig(_Section):
     """The learning algorithm and its knobs."""
+
+    _section: ClassVar[str] = "algorithm"
 
     name: str = _help("grpo", f"One of {', '.join(ALGORITHMS)}.")
     credit: str = _help(
@@ -152,8 +260,10 @@ class AlgorithmConfig:
 
 
 @dataclass
-class OptimConfig:
+class OptimConfig(_Section):
     """The optimizer and its schedule."""
+
+    _section: ClassVar[str] = "optim"
 
     lr: float = _help(1e-5, "Peak learning rate (AdamW).")
     weight_decay: float = _help(0.0, "AdamW weight decay.")
@@ -167,8 +277,10 @@ class OptimConfig:
 
 
 @dataclass
-class RunConfig:
+class RunConfig(_Section):
     """Length of the run, evaluation, logging and checkpoints."""
+
+    _section: ClassVar[str] = "run"
 
     steps: int = _help(100, "Training steps (one rollout batch each).")
     seed: int = _help(0, "Seed of everything (seeds of tasks, sampling, initialisation).")
@@ -197,8 +309,10 @@ class RunConfig:
 
 
 @dataclass
-class DataConfig:
+class DataConfig(_Section):
     """Fixed data for the offline algorithms, instead of collecting episodes with the policy."""
+
+    _section: ClassVar[str] = "data"
 
     episodes: str | None = _help(
         None, "Episodes file (JSON Lines, e.g. from envalign run --out) grouped by seed."
@@ -226,6 +340,9 @@ class TrainConfig:
     )
 
     def __post_init__(self) -> None:
+        hints = _type_hints(TrainConfig)
+        for item in dataclasses.fields(self):
+            setattr(self, item.name, coerce(item.name, hints[item.name], getattr(self, item.name)))
         self.validate()
 
     def validate(self) -> None:
@@ -478,6 +595,9 @@ _NESTED = {
 }
 
 
+_SECTION_TYPES: dict[Any, type] = {section: section for section in _NESTED.values()}
+
+
 def _nested_type(cls: Any, key: str) -> Any:
     return _NESTED.get((cls, key))
 
@@ -496,7 +616,7 @@ def load_config(path: str | os.PathLike[str], overrides: list[str] | None = None
 
     try:
         with open(path, encoding="utf-8") as handle:
-            data = yaml.safe_load(handle) or {}
+            data = yaml_load(handle.read()) or {}
     except FileNotFoundError as error:
         raise ConfigError(f"Config file '{path}' does not exist.") from error
     except yaml.YAMLError as error:
@@ -504,6 +624,34 @@ def load_config(path: str | os.PathLike[str], overrides: list[str] | None = None
     for override in overrides or []:
         _apply_override(data, override)
     return from_dict(data)
+
+
+#: Floats as YAML 1.2 and people write them: PyYAML (YAML 1.1) reads ``2e-5`` as a string.
+_FLOAT = re.compile(
+    r"""^(?:[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.VERBOSE,
+)
+
+
+@functools.cache
+def _yaml_loader() -> Any:
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        """SafeLoader that reads ``2e-5``, ``1E-4`` and ``.5`` as floats."""
+
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+    return Loader
+
+
+def yaml_load(text: str) -> Any:
+    """Parse YAML safely, reading every usual float notation (``2e-5``, ``1E-4``, ``.5``) as a float."""
+    import yaml
+
+    return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
 
 
 def save_config(config: TrainConfig, path: str | os.PathLike[str]) -> None:
@@ -529,7 +677,12 @@ def _apply_override(data: dict[str, Any], override: str) -> None:
         node = node.setdefault(part, {})
         if not isinstance(node, dict):
             raise ConfigError(f"Override '{override}': '{part}' is not a section.")
-    node[leaf] = yaml.safe_load(text)
+    try:
+        node[leaf] = yaml_load(text)
+    except yaml.YAMLError as error:
+        raise ConfigError(
+            f"Override '{override}': the value is not valid YAML ({error})."
+        ) from error
 
 
 def check_env(config: TrainConfig) -> None:

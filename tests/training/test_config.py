@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from envalign.envs.errors import ConfigError
-from envalign.training.config import TrainConfig, describe, from_dict, load_config
+from envalign.training.config import (
+    LoraConfig,
+    ModelConfig,
+    OptimConfig,
+    TrainConfig,
+    describe,
+    from_dict,
+    load_config,
+)
 
 EXAMPLES = sorted((Path(__file__).parents[2] / "examples" / "configs").glob("*.yaml"))
 
@@ -110,3 +121,108 @@ def test_examples_whose_environment_exists_pass_the_train_time_check() -> None:
         except UnknownEnvironment:
             continue  # an environment another part of the project has not registered yet
     assert checked >= 5
+
+
+# ---------------------------------------------------------------- typed fields (issue 21)
+
+FLOAT_FIELDS = [
+    (name.split(".")[0], name.split(".")[-1], name)
+    for name, default, _ in describe()
+    if type(default) is float and name.count(".") == 1
+]
+INT_FIELDS = [
+    (name.split(".")[0], name.split(".")[-1], name)
+    for name, default, _ in describe()
+    if type(default) is int and name.count(".") == 1
+]
+
+
+def float_notations(value: float) -> st.SearchStrategy[str]:
+    """Ways people write ``value``: 2e-05, 2E-5, 2.0e-05, .5, 0.5, 3."""
+    texts = {repr(value), f"{value:e}", f"{value:E}", f"{value:.6e}".replace("e-0", "e-")}
+    if 0 < value < 1:
+        texts.add(repr(value).lstrip("0"))  # .5
+    return st.sampled_from(sorted(texts))
+
+
+positive_floats = st.floats(min_value=1e-9, max_value=0.99, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(pair=positive_floats.flatmap(lambda v: st.tuples(st.just(v), float_notations(v))))
+def test_every_float_notation_reads_as_that_number_in_yaml_and_set(
+    pair: tuple[float, str], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    value, text = pair
+    path = tmp_path_factory.mktemp("cfg") / "c.yaml"
+    path.write_text(f"optim:\n  lr: {text}\nrollout:\n  top_p: {text}\n", encoding="utf-8")
+    from_file = load_config(path)
+    from_set = load_config(path, [f"optim.lr={text}", f"algorithm.gamma={text}"])
+    from_python = TrainConfig(optim=OptimConfig(lr=text))  # type: ignore[arg-type]
+    for got in (from_file.optim.lr, from_file.rollout.top_p, from_set.optim.lr):
+        assert isinstance(got, float) and got == pytest.approx(float(text), rel=1e-12)
+    assert from_set.algorithm.gamma == pytest.approx(value, rel=1e-5)
+    assert from_python.optim.lr == pytest.approx(float(text))
+
+
+not_numbers = st.text(min_size=1, max_size=12).filter(lambda t: _not_a_number(t))
+
+
+def _not_a_number(text: str) -> bool:
+    try:
+        float(text.replace("_", ""))
+    except ValueError:
+        return "\n" not in text and "=" not in text and text.strip() == text and text != ""
+    return False
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.sampled_from(FLOAT_FIELDS), not_numbers)
+def test_a_value_that_is_no_number_names_the_field_the_value_and_the_type(
+    field: tuple[str, str, str], text: str
+) -> None:
+    section, key, name = field
+    with pytest.raises(ConfigError) as caught:
+        from_dict({section: {key: text}})
+    message = str(caught.value)
+    assert message.startswith(f"{name} = {text!r}") and "expected a number" in message
+    assert "\n" not in message and "not supported between" not in message
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.sampled_from(INT_FIELDS),
+    st.floats(allow_nan=False).filter(lambda v: v != int(v) if abs(v) < 1e15 else False),
+)
+def test_a_fractional_number_for_a_whole_number_field_is_refused(
+    field: tuple[str, str, str], value: float
+) -> None:
+    section, key, name = field
+    with pytest.raises(ConfigError, match=rf"^{re.escape(name)} = .*expected a whole number"):
+        from_dict({section: {key: value}})
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(INT_FIELDS), st.integers(min_value=2, max_value=10_000))
+def test_whole_numbers_as_text_or_integral_floats_are_accepted(
+    field: tuple[str, str, str], value: int
+) -> None:
+    section, key, _ = field
+    for given_value in (value, str(value), float(value)):
+        config = from_dict({section: {key: given_value}})
+        got = getattr(getattr(config, section), key)
+        assert got == value and type(got) is int
+
+
+def test_the_issue_inputs_give_one_line_errors_naming_the_field(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("run: {steps: 1}\n", encoding="utf-8")
+    assert load_config(path, ["optim.lr=2e-5"]).optim.lr == 2e-5
+    with pytest.raises(ConfigError, match=r"^optim\.lr = 'abc' is not valid: expected a number"):
+        load_config(path, ["optim.lr=abc"])
+    with pytest.raises(ConfigError, match=r"^run\.steps = True is not valid"):
+        load_config(path, ["run.steps=true"])
+    with pytest.raises(ConfigError, match=r"^model\.lora\.r = 'x' is not valid"):
+        ModelConfig(lora=LoraConfig(r="x"))  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"^optim\.lr = 'abc'"):
+        TrainConfig(optim={"lr": "abc"})  # type: ignore[arg-type]
