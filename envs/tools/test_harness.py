@@ -35,7 +35,8 @@ from envalign.envs.tools.plain_values import NotPlain, loads_plain
 
 MAX_ROUNDS = 6
 MAX_CALLS_PER_ROUND = 5_000
-LINE_BUDGET = 1_000_000  # lines of test code one run of one test may execute
+LINE_BUDGET = 1_000_000  # lines of test code one run of one test may execute...
+TEST_SECONDS = 5.0  # ...and seconds it may take here, on the environment's side
 SHOWN_TEXT = 200
 ASSERT_NAME = "__envalign_assert__"
 _SEED_LOCK = threading.Lock()  # tests re-seed the global ``random``; one evaluation at a time
@@ -332,7 +333,7 @@ class _Suite:
             state = random.getstate()
             random.seed(f"{self.task_id}/{index}")
             try:
-                with _LineBudget(LINE_BUDGET):
+                with _LineBudget(LINE_BUDGET, TEST_SECONDS):
                     exec(self.helpers, scope)  # dataset code (HumanEval's own helpers)
                     scope[self.entry_point] = run.candidate
                     scope[ASSERT_NAME] = run.check
@@ -419,16 +420,21 @@ def _cut(text: str) -> str:
 
 
 class _LineBudget:
-    """Stops test code (``<test>`` and ``<prompt>`` frames) after ``lines`` executed lines."""
+    """Stops test code (``<test>`` and ``<prompt>`` frames) past a line or time budget.
 
-    def __init__(self, lines: int) -> None:
+    After ``lines`` executed lines or ``seconds`` of time, whichever comes first (the clock is
+    read every 1,024 lines).
+    """
+
+    def __init__(self, lines: int, seconds: float) -> None:
         self.left = lines
+        self.deadline = time.monotonic() + seconds
         self.previous: Any = None
 
     def _local(self, frame: FrameType, event: str, arg: Any) -> Any:
         if event == "line":
             self.left -= 1
-            if self.left < 0:
+            if self.left < 0 or (self.left & 1023 == 0 and time.monotonic() > self.deadline):
                 raise _Stop()
         return self._local
 

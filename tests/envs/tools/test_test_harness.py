@@ -7,7 +7,9 @@ Docker; the Docker runs are in test_python_tests.py and tests/envs/test_reward_h
 import json
 import subprocess
 import sys
+import time
 
+from envalign.envs.tools import test_harness
 from envalign.envs.tools.call_channel import caller_script, read_answers
 from envalign.envs.tools.code_tasks import CodeTask
 from envalign.envs.tools.test_harness import run_tests
@@ -166,9 +168,17 @@ def test_a_test_expecting_an_exception_sees_the_builtin_class():
     assert run_locally("def f(x):\n    return x\n", [test]).passed == [False]
 
 
-def test_a_test_looping_on_returned_values_is_stopped():
+def test_a_test_looping_on_returned_values_is_stopped(monkeypatch):
+    monkeypatch.setattr(test_harness, "LINE_BUDGET", 20_000)
     report = run_locally("def f(x):\n    return 0\n", ["while candidate(0) == 0:\n    pass"])
     assert report.passed == [False] and report.results[0].kind == "timeout"
+
+
+def test_a_slow_test_is_stopped_by_the_clock(monkeypatch):
+    monkeypatch.setattr(test_harness, "TEST_SECONDS", 0.2)
+    started = time.monotonic()
+    report = run_locally("def f(x):\n    return 0\n", ["while candidate(0) == 0:\n    pass"])
+    assert report.results[0].kind == "timeout" and time.monotonic() - started < 20
 
 
 def test_keyword_arguments_travel():
