@@ -163,16 +163,25 @@ def _bin_edges(low: float, high: float, count: int = 20) -> list[float]:
 
 
 def progress_bar(label: str) -> Progress:
-    """The live bar of runs and training: label, bar, done/total, elapsed, then a ``stats`` text.
+    """The live bar of runs and training: label, bar, done/total, elapsed, ETA, a ``stats`` text.
 
     Add tasks with a ``stats`` field (``add_task(..., stats="")``) and update it as work goes on.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
     return Progress(
         TextColumn(f"[bold]{label}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
         TextColumn("{task.fields[stats]}"),
     )

@@ -113,7 +113,7 @@ def run_command(args: argparse.Namespace, policy: str) -> int:
         )
         if value is not None
     }
-    progress = None if args.quiet else _Progress()
+    progress = None if args.quiet else _Progress(_episodes(args.suite, args.tier, args.only))
     try:
         result = evaluate(
             policy,
@@ -139,10 +139,21 @@ def _default_out(policy: str, suite: str, tier: str) -> Path:
     return Path("runs") / f"eval-{Path(suite).stem}-{tier}-{safe or 'policy'}"
 
 
-class _Progress:
-    """A progress bar over the episodes of the run, started on the first episode."""
+def _episodes(suite_name: str, tier: str, only: list[str]) -> int:
+    """How many episodes the run plays (resumed ones included)."""
+    from envalign.training.eval.suite import load_suite
 
-    def __init__(self) -> None:
+    suite = load_suite(suite_name)
+    return sum(
+        len(entry.seeds(tier, suite.tiers)) * len(entry.panel) for entry in suite.select(only)
+    )
+
+
+class _Progress:
+    """A progress bar with an ETA over the episodes of the run, started on the first episode."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
         self.bar: Any = None
         self.count = 0
         self.failed = 0
@@ -155,7 +166,7 @@ class _Progress:
             from envalign.training.summary import progress_bar
 
             self.bar = progress_bar("episodes")
-            self.task = self.bar.add_task("eval", total=None, stats="")
+            self.task = self.bar.add_task("eval", total=self.total, stats="")
             self.bar.start()
         self.bar.update(self.task, advance=1, stats=f"{played.entry} · failed {self.failed}")
 

@@ -88,7 +88,9 @@ def test_a_failing_policy_fails_its_episodes_and_the_rest_is_scored():
     policy = Scripted(fail_from_call=2)  # arithmetic ends on the first call, household goes on
     result = evaluate(policy, only=["household", "arithmetic"], scorecard=False)
     household, arithmetic = result.entry("household"), result.entry("arithmetic")
-    assert household.summary["failed"] == household.summary["episodes"] == len(household.episodes) > 0
+    assert (
+        household.summary["failed"] == household.summary["episodes"] == len(household.episodes) > 0
+    )
     assert all("model server went away" in e.error for e in household.episodes)
     assert household.summary["mean_return"] is None
     assert "household" in result.aggregate["excluded"]
@@ -101,6 +103,17 @@ def test_the_random_and_scripted_baselines_score_0_and_100_on_every_entry():
         for entry in result.entries:
             assert entry.summary["normalised"] == pytest.approx(expected, abs=1e-6), entry.id
         assert result.aggregate["overall"]["score"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_compare_separates_random_from_scripted_on_every_entry_of_the_quick_tier():
+    from envalign.training.eval.compare import compare
+
+    low = evaluate("random", only=LOCAL, scorecard=False)
+    high = evaluate("scripted", only=LOCAL, scorecard=False)
+    verdicts = {entry["id"]: entry["verdict"] for entry in compare(low, high).to_dict()["entries"]}
+    assert verdicts == dict.fromkeys(LOCAL, "better")
+    same = {entry["verdict"] for entry in compare(high, high).to_dict()["entries"]}
+    assert same == {"not separable"}
 
 
 def test_an_interrupted_evaluation_resumes_where_it_stopped(tmp_path):
@@ -203,6 +216,13 @@ def test_tool_entries_run_in_the_docker_sandbox_and_the_oracle_scores_100():
         assert entry.unavailable is None
         assert entry.summary["failed"] == 0, entry.episodes
         assert entry.summary["normalised"] == pytest.approx(100.0), entry.id
+    from envalign.training.eval.compare import compare
+
+    low = evaluate("random", only=tools, scorecard=False)
+    verdicts = {
+        entry["id"]: entry["verdict"] for entry in compare(low, result).to_dict()["entries"]
+    }
+    assert verdicts == dict.fromkeys(tools, "better")
 
 
 def test_a_langchain_chat_model_is_a_policy_spec(tmp_path, monkeypatch):
