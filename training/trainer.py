@@ -38,7 +38,13 @@ from envalign.training.algorithms import ppo, reinforce
 from envalign.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from envalign.training.config import TrainConfig, check_env, save_config
 from envalign.training.episodes import Episode
-from envalign.training.eval.in_training import AFTER, BEFORE, compare_runs, play_suite
+from envalign.training.eval.in_training import (
+    AFTER,
+    BEFORE,
+    compare_runs,
+    judge_conflicts,
+    play_suite,
+)
 from envalign.training.metrics import (
     MetricsLogger,
     ProgressDisplay,
@@ -287,8 +293,17 @@ class Trainer:
     def _suite(self, when: str) -> None:
         """Rank 0 plays ``run.eval_suite`` (and, after training, compares); the others wait."""
         if self.dist.is_main:
+            env, run = self.config.env, self.config.run
+            conflicts = judge_conflicts(env.id, env.kwargs, run.eval_suite or "")
+            if conflicts and when == BEFORE:
+                print(
+                    f"envalign: warning: suite entries {', '.join(conflicts)} are scored by the "
+                    "judge that makes this run's reward; their verdicts are not evidence of "
+                    "improvement (use run.eval_suite_only to leave them out).",
+                    file=sys.stderr,
+                )
             self.model.eval()
-            play_suite(self.policy, self.config.run, self.output_dir, when)
+            play_suite(self.policy, run, self.output_dir, when)
             if when == AFTER:
                 compare_runs(self.output_dir)
         distributed.barrier()

@@ -38,6 +38,25 @@ def play_suite(policy: Any, run: Any, output_dir: Path, when: str) -> Path:
     return out
 
 
+def judge_conflicts(env_id: str, env_kwargs: dict[str, Any], suite_name: str) -> list[str]:
+    """Suite entries scored by the same judge that makes this training run's reward.
+
+    Such an entry measures how well the model learned to please that judge, not whether it got
+    better (DESIGN.md: a judge that scores a trained model is never the one that trained it).
+    """
+    from envalign.envs.registry import spec
+    from envalign.training.eval.suite import load_suite
+
+    trained_judge = env_kwargs.get("judge", spec(env_id).kwargs.get("judge"))
+    if trained_judge is None:
+        return []
+    return [
+        entry.id
+        for entry in load_suite(suite_name).entries
+        if entry.judge is not None and entry.judge == trained_judge
+    ]
+
+
 def compare_runs(output_dir: Path) -> Path | None:
     """Compare ``eval/before`` with ``eval/after``; write the comparison and return its JSON."""
     from envalign.training.eval.compare import compare, format_comparison

@@ -65,3 +65,16 @@ def test_a_run_folder_of_envalign_train_is_a_policy_spec(tmp_path):
     result = evaluate(str(run), only=["arithmetic"], scorecard=False)
     assert result.policy == f"hf:{run / 'final'}"
     assert result.entry("arithmetic").summary["failed"] == 0
+
+
+def test_entries_scored_by_the_training_runs_own_judge_are_named():
+    from envalign.training.eval.in_training import judge_conflicts
+
+    assert judge_conflicts("envalign/SocialSandboxRuleJudge-v0", {}, "core-v1") == [
+        "social-sandbox"
+    ]
+    assert judge_conflicts("envalign/SocialSandbox-v0", {"judge": "rule"}, "core-v1") == [
+        "social-sandbox"
+    ]
+    assert judge_conflicts("envalign/SocialSandbox-v0", {}, "core-v1") == []
+    assert judge_conflicts("envalign/Arithmetic-v0", {}, "core-v1") == []
