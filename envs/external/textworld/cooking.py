@@ -223,12 +223,14 @@ class CookingEnv(TextEnv):
             self.game = None
 
     def close(self) -> None:
-        """Stop the game and delete its generated files."""
-        self._close_game()
-        if self.folder is not None:
-            self._tempdir.cleanup()
-            self.folder = None
-        super().close()
+        """Stop the game and delete its generated files (even if stopping the game fails)."""
+        try:
+            self._close_game()
+        finally:
+            if self.folder is not None:
+                self._tempdir.cleanup()
+                self.folder = None
+            super().close()
 
 
 def random_policy(context: ActContext) -> str:
