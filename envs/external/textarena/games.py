@@ -16,8 +16,8 @@ from envalign.envs.external.textarena.env import TextArenaEnv
 COMMON = """
     ## Observation
     ``{{"observation": [turn, player_index, acting, current_player], "text": str}}``: for the player
-    to move, TextArena's text for it (the rules on the first turn, then everything that happened since
-    its last move); ``"Wait for your turn."`` for the others.
+    to move, TextArena's text for it (its default LLM wrapper's: the rules and the whole game so far,
+    the latest part when longer than 16,384 characters); ``"Wait for your turn."`` for the others.
 
     ## Action
     TextArena's move syntax, e.g. {example}. TextArena judges moves itself: an invalid move is
@@ -34,7 +34,7 @@ COMMON = """
 
     ## Source
     TextArena's ``{game_id}`` (MIT), ``pip install "envalign[textarena]"``. Seeded by
-    ``reset(seed=...)`` with a private copy of the global ``random`` and numpy generators.
+    ``reset(seed=...)`` with a private state of the global ``random`` generator.
 
     ## Baselines
     ``random``: a random bracketed move among those the game's latest text mentions.
