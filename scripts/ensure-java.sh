@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure a Java runtime (8 or newer) is here, for ScienceWorld: its wheel ships a jar that runs in
 # a JVM. If `java` is missing and we run as root on Debian, install Debian's openjdk-17-jre-headless.
-# With CI=true a missing Java is an error; elsewhere the ScienceWorld tests are skipped with a reason.
+# With CI=true a missing Java is an error; elsewhere ScienceWorld's own tests are skipped with a reason
+# (the conformance suite's scienceworld/* ids then fail: they need a JVM).
 set -u
 
 have_java() {
@@ -30,5 +31,6 @@ if [ "${CI:-}" = "true" ]; then
   echo "java: ERROR no Java runtime and none could be installed; CI requires it for ScienceWorld." >&2
   exit 1
 fi
-echo "java: no Java runtime; ScienceWorld tests will be skipped (run as root on Debian)."
+echo "java: no Java runtime (run as root on Debian to install it): tests/envs/external/test_scienceworld.py" \
+  "is skipped and the conformance tests of the scienceworld/* ids fail."
 exit 0
