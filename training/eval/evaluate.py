@@ -117,21 +117,16 @@ def _play(
     sequential: bool,
     policy_options: dict[str, Any] | None,
 ) -> Iterator[Played]:
-    """Play the entries, one batch per group of entries that act alike."""
+    """Play every entry at once; entries that act differently share ticks, not calls."""
     policy_for = evaluated_policy(spec, entries)
-    groups: dict[str, list[Entry]] = {}
     for entry in entries:
-        groups.setdefault(suite.acting_for(entry).model_dump_json(), []).append(entry)
-    for group in groups.values():
-        acting = suite.acting_for(group[0])
-        for entry in group:
-            policy = policy_for(entry)
-            apply_acting(policy, acting)
-            for name, value in (policy_options or {}).items():
-                if hasattr(policy, name):
-                    setattr(policy, name, value)
-        streams = build_streams(suite, tier, group, policy_for, hashes, done)
-        yield from play(streams, concurrency=concurrency, sequential=sequential)
+        policy = policy_for(entry)
+        apply_acting(policy, suite.acting_for(entry), reseed=True)
+        for name, value in (policy_options or {}).items():
+            if hasattr(policy, name):
+                setattr(policy, name, value)
+    streams = build_streams(suite, tier, entries, policy_for, hashes, done)
+    yield from play(streams, concurrency=concurrency, sequential=sequential)
 
 
 def _startable(

@@ -72,6 +72,7 @@ class Stream:
     seeds: list[int]
     policies: dict[str, Policy]
     host: EpisodeHost
+    acting: Acting
     seeds_by_index: dict[int, int] = field(default_factory=dict)
     next_index: int = 0
 
@@ -114,19 +115,25 @@ def evaluated_policy(spec: str | Policy, entries: list[Entry]) -> Callable[[Entr
     return per_entry
 
 
-def apply_acting(policy: Policy, acting: Acting) -> None:
-    """Set an LLM policy's sampling to the suite's acting settings (baselines have none)."""
+def apply_acting(policy: Policy, acting: Acting, *, reseed: bool = False) -> None:
+    """Set an LLM policy's temperature and reply length (baselines have no sampling).
+
+    Args:
+        policy: The policy.
+        acting: The settings of the entry about to be played.
+        reseed: Also restart its sampling generator (once, before a run).
+    """
     sampling = getattr(policy, "sampling", None)
     if sampling is None:
         return
     from dataclasses import replace
 
-    policy.sampling = replace(  # type: ignore[attr-defined]
-        sampling, temperature=acting.temperature, max_new_tokens=acting.max_new_tokens, seed=0
+    changed = replace(
+        sampling, temperature=acting.temperature, max_new_tokens=acting.max_new_tokens
     )
-    reseed = getattr(policy, "reseed", None)
-    if reseed is not None:
-        reseed(0)
+    policy.sampling = changed  # type: ignore[attr-defined]
+    if reseed and getattr(policy, "reseed", None) is not None:
+        policy.reseed(0)  # type: ignore[attr-defined]
 
 
 def build_streams(
@@ -155,7 +162,7 @@ def build_streams(
                 policy_name=_namer(policies, entry),
                 isolate_errors=True,
             )
-            streams.append(Stream(entry, hashes[entry.id], opponent, seeds, policies, host))
+            streams.append(Stream(entry, hashes[entry.id], opponent, seeds, policies, host, acting))
     return streams
 
 
@@ -225,26 +232,29 @@ def _collect_failures(streams: list[Stream]) -> Iterator[Played]:
 
 def _act(streams: list[Stream]) -> tuple[dict[int, dict[int, dict[str, Generation]]], list[Played]]:
     """Call each policy once on its pending turns of every stream."""
-    batches: dict[int, list[tuple[int, PendingTurn]]] = defaultdict(list)
-    policies: dict[int, Policy] = {}
+    batches: dict[tuple[int, str], list[tuple[int, PendingTurn]]] = defaultdict(list)
+    policies: dict[tuple[int, str], tuple[Policy, Acting]] = {}
     for number, stream in enumerate(streams):
         for turn in stream.host.pending():
             policy = stream.policies.get(turn.agent)
             if policy is None:
                 raise ConfigError(stream.host.policy_name(turn.agent))
-            policies[id(policy)] = policy
-            batches[id(policy)].append((number, turn))
+            key = (id(policy), stream.acting.model_dump_json())
+            policies[key] = (policy, stream.acting)
+            batches[key].append((number, turn))
     generations: dict[int, dict[int, dict[str, Generation]]] = defaultdict(
         lambda: defaultdict(dict)
     )
     failed: list[Played] = []
     for key, batch in batches.items():
+        policy, acting = policies[key]
         try:
-            replies = policies[key].act([turn.request for _, turn in batch])
+            apply_acting(policy, acting)
+            replies = policy.act([turn.request for _, turn in batch])
             if len(replies) != len(batch):
                 raise RuntimeError(f"returned {len(replies)} replies for {len(batch)} turns")
         except Exception as error:  # a policy that fails fails its episodes, not the evaluation
-            failed += _fail_turns(streams, batch, f"policy '{policies[key].name}': {error}")
+            failed += _fail_turns(streams, batch, f"policy '{policy.name}': {error}")
             continue
         for (number, turn), reply in zip(batch, replies, strict=True):
             generations[number][turn.index][turn.agent] = reply
