@@ -30,11 +30,13 @@ def add_commands(subparsers: Any) -> None:
         "folder or GGUF file); agents given the same model name share one model (default: random)",
     )
     run.add_argument(
-        "--episodes", type=_positive, default=10, help="number of episodes (default 10)"
+        "--episodes", type=positive_int, default=10, help="number of episodes (default 10)"
     )
-    run.add_argument("--seed", type=int, default=0, help="seed of the first episode (default 0)")
     run.add_argument(
-        "--concurrency", type=_positive, default=8, help="episodes in flight (default 8)"
+        "--seed", type=any_int, default=0, help="seed of the first episode (default 0)"
+    )
+    run.add_argument(
+        "--concurrency", type=positive_int, default=8, help="episodes in flight (default 8)"
     )
     run.add_argument("--out", metavar="FILE.jsonl", help="write the episodes here as JSON Lines")
     run.add_argument(
@@ -50,11 +52,13 @@ def add_commands(subparsers: Any) -> None:
     )
     run.add_argument(
         "--history",
-        type=non_negative_int,
+        type=history_value,
         default=None,
-        metavar="N",
-        help="earlier exchanges kept in each prompt (default: all; observations are "
-        "self-contained, so 0-2 makes long games much cheaper for LLM policies)",
+        metavar="N|all",
+        help="LLM policies: most earlier exchanges each prompt keeps besides the system message "
+        "and the first exchange (default 4; older ones are dropped in blocks, so each turn "
+        "extends the last prompt and likelihood acting reuses its computation); all keeps "
+        "the whole conversation",
     )
     run.add_argument(
         "--system-prompt", metavar="TEXT", help="override every agent's system message"
@@ -73,14 +77,18 @@ def add_commands(subparsers: Any) -> None:
         "here), ray://HOST:PORT, HOST:PORT, or local (start Ray in this process); models still "
         "generate here in one batch; needs the ray extra",
     )
-    scale.add_argument("--workers", type=_positive, help="env worker actors with --ray (default 2)")
+    scale.add_argument(
+        "--workers", type=positive_int, help="env worker actors with --ray (default 2)"
+    )
     sampling = run.add_argument_group("sampling (LLM policies)")
     sampling.add_argument(
-        "--temperature", type=_non_negative, default=0.7, help="0 is greedy (default 0.7)"
+        "--temperature", type=non_negative_float, default=0.7, help="0 is greedy (default 0.7)"
     )
-    sampling.add_argument("--top-p", type=float, default=1.0, help="nucleus mass (default 1.0)")
     sampling.add_argument(
-        "--max-new-tokens", type=_positive, default=64, help="reply length cap (default 64)"
+        "--top-p", type=probability_mass, default=1.0, help="nucleus mass (default 1.0)"
+    )
+    sampling.add_argument(
+        "--max-new-tokens", type=positive_int, default=64, help="reply length cap (default 64)"
     )
     sampling.add_argument(
         "--stop", action="append", default=[], metavar="TEXT", help="stop string (repeatable)"
@@ -100,25 +108,57 @@ def add_commands(subparsers: Any) -> None:
     run.set_defaults(handler=run_command)
 
 
-def _positive(text: str) -> int:
-    value = int(text)
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1; a wrong value says what was expected."""
+    value = _whole_number(text)
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value}")
     return value
 
 
 def non_negative_int(text: str) -> int:
-    """An argparse type: an integer >= 0 (``envalign view`` uses it too)."""
-    value = int(text)
+    """An argparse type: a whole number >= 0 (``envalign view`` uses it too)."""
+    value = _whole_number(text)
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 0, got {value}")
     return value
 
 
-def _non_negative(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be >= 0, got {value}")
+def any_int(text: str) -> int:
+    """An argparse type: any whole number (seeds)."""
+    return _whole_number(text)
+
+
+def history_value(text: str) -> int | str:
+    """An argparse type for ``--history``: a whole number >= 0, or ``all``."""
+    if text.strip().lower() == "all":
+        return "all"
+    return non_negative_int(text)
+
+
+def non_negative_float(text: str) -> float:
+    """An argparse type: a number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 0, got {text}")
+    return value
+
+
+def probability_mass(text: str) -> float:
+    """An argparse type: a number in (0, 1]."""
+    value = non_negative_float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text}")
     return value
 
 
@@ -201,7 +241,6 @@ def run_command(args: argparse.Namespace) -> int:
         out=args.out,
         progress=not args.quiet and sys.stderr.isatty(),
         histogram=not args.no_histogram,
-        history=args.history,
         system_prompt=args.system_prompt,
         ray=args.ray,
         workers=args.workers or 2,
@@ -235,6 +274,8 @@ def load_policies(
         if args.action_selection and hasattr(policy, "action_selection"):
             policy.action_selection = args.action_selection
             policy.normalisation = args.normalisation
+        if args.history is not None and hasattr(policy, "history"):
+            policy.history = None if args.history == "all" else args.history
         by_name[name] = policy
     return {agent: by_name[name] for agent, name in policies.items()}
 

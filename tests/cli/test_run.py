@@ -61,7 +61,9 @@ def test_user_errors_exit_2_with_one_line(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["run", "envalign/Ultimatum-v0", "--temperature", "-1"])
     assert exit_info.value.code == 2
-    assert main(["run", "envalign/Ultimatum-v0", "--top-p", "0"]) == 2
+    with pytest.raises(SystemExit) as exit_info:  # argparse: the value is outside (0, 1]
+        main(["run", "envalign/Ultimatum-v0", "--top-p", "0"])
+    assert exit_info.value.code == 2
     with pytest.raises(SystemExit):
         main(["run", "envalign/Ultimatum-v0", "--history", "-1"])
 
@@ -178,3 +180,43 @@ def test_an_out_that_is_a_folder_fails_before_any_episode(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("envalign: error: Cannot write episodes to") and err.count("\n") == 1
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--episodes", "abc"], "--episodes: expected a whole number, got 'abc'"),
+        (["--episodes", "0"], "--episodes: expected a whole number of at least 1, got 0"),
+        (["--concurrency", "1.5"], "--concurrency: expected a whole number, got '1.5'"),
+        (["--seed", "x"], "--seed: expected a whole number, got 'x'"),
+        (["--temperature", "hot"], "--temperature: expected a number, got 'hot'"),
+        (["--top-p", "2"], "--top-p: expected a number in (0, 1], got 2"),
+        (["--history", "lots"], "--history: expected a whole number, got 'lots'"),
+        (["--max-new-tokens", "-3"], "--max-new-tokens: expected a whole number of at least 1"),
+    ],
+)
+def test_bad_flag_values_say_what_was_expected_without_internal_names(capsys, flags, expected):
+    with pytest.raises(SystemExit) as caught:
+        main(["run", "envalign/Ultimatum-v0", *flags])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert expected in err
+    assert "_positive" not in err and "invalid" not in err and "Traceback" not in err
+
+
+def test_history_flag_sets_the_llm_policies_window():
+    pytest.importorskip("torch")
+    import argparse
+
+    from envalign.cli.run import load_policies
+
+    def args(history):
+        return argparse.Namespace(
+            temperature=0.0, top_p=1.0, max_new_tokens=2, stop=[], seed=0,
+            action_selection=None, normalisation="token", history=history,
+        )  # fmt: skip
+
+    default = load_policies({"*": "tiny-random"}, "envalign/Ultimatum-v0", args(None))["*"]
+    assert default.history == 4
+    assert load_policies({"*": "tiny-random"}, "x", args(1))["*"].history == 1
+    assert load_policies({"*": "tiny-random"}, "x", args("all"))["*"].history is None
