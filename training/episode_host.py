@@ -128,6 +128,8 @@ class EpisodeHost:
         isolate_errors: Catch an exception raised while building, resetting or stepping one
             episode (a sandbox that failed, a broken environment): that episode is dropped and
             listed in :attr:`failures` instead of ending every episode in flight.
+        max_steps: Truncate every episode after this many environment steps (``None``: the
+            environment's own limit).
     """
 
     def __init__(
@@ -139,6 +141,7 @@ class EpisodeHost:
         history: int | None = None,
         policy_name: Callable[[str], str],
         isolate_errors: bool = False,
+        max_steps: int | None = None,
     ) -> None:
         self.env_id = env_id
         self.card = spec(env_id)
@@ -148,6 +151,7 @@ class EpisodeHost:
         self.policy_name = policy_name
         self.live: dict[int, _Live] = {}
         self.isolate_errors = isolate_errors
+        self.max_steps = max_steps
         #: ``(index, seed, one-line reason)`` of each episode dropped by ``isolate_errors``.
         self.failures: list[tuple[int, int, str]] = []
 
@@ -285,6 +289,8 @@ class EpisodeHost:
         episode.infos.update(infos)
         episode.step += 1
         episode.done, episode.terminated = ended, terminated
+        if self.max_steps is not None and episode.step >= self.max_steps and not ended:
+            episode.done = True  # truncated: the record says terminated=False
 
     def _record(
         self,

@@ -74,7 +74,7 @@ def evaluate(
     loaded = suite if isinstance(suite, Suite) else load_suite(suite)
     if tier not in loaded.tiers:
         raise ConfigError(f"Unknown tier '{tier}'; suite '{loaded.name}' has: quick, full.")
-    entries = loaded.select(only)
+    entries = [entry for entry in loaded.select(only) if entry.seeds(tier, loaded.tiers)]
     hashes = {e.id: e.fingerprint(tier, loaded.tiers, loaded.acting_for(e)) for e in entries}
     unavailable = {e.id: why for e in entries if (why := unavailable_reason(e)) is not None}
     runnable = [e for e in entries if e.id not in unavailable]

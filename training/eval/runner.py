@@ -161,6 +161,7 @@ def build_streams(
                 history=acting.history,
                 policy_name=_namer(policies, entry),
                 isolate_errors=True,
+                max_steps=entry.max_steps,
             )
             streams.append(Stream(entry, hashes[entry.id], opponent, seeds, policies, host, acting))
     return streams

@@ -64,6 +64,9 @@ class Entry(BaseModel):
         default="own",
         description="own: the seat's return; group: the mean return of every agent (welfare).",
     )
+    max_steps: int | None = Field(
+        default=None, ge=1, description="Truncate episodes after this many environment steps."
+    )
     judge: str | None = Field(
         default=None, description="Who scores the episodes when it is not the env."
     )
@@ -132,6 +135,7 @@ class Entry(BaseModel):
             "partners": self.panel,
             "partner_code": partner_code,
             "judge": self.judge,
+            "max_steps": self.max_steps,
             "acting": acting.model_dump(),
             "seeds": self.seeds(tier, tiers),
         }

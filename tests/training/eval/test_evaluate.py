@@ -22,7 +22,11 @@ from envalign.training.eval.suite import Acting, load_suite
 
 CORE = load_suite("core-v1")
 #: Entries that need no Docker engine: the fast part of the suite.
-LOCAL = [entry.id for entry in CORE.entries if not entry.card.needs_docker]
+LOCAL = [
+    entry.id
+    for entry in CORE.entries
+    if not entry.card.needs_docker and entry.seeds("quick", CORE.tiers)
+]
 SOCIAL = ["ultimatum-proposer", "dilemma-panel", "arithmetic", "household"]
 
 
@@ -82,6 +86,18 @@ def test_concurrent_and_sequential_runs_give_the_same_episodes(tmp_path):
 
     assert actions(tmp_path / "a") == actions(tmp_path / "b")
     assert [e.summary for e in together.entries] == [e.summary for e in apart.entries]
+
+
+def test_an_entry_the_tier_does_not_play_is_left_out():
+    result = evaluate("random", only=["coop-kitchen", "arithmetic"], scorecard=False)
+    assert [entry.id for entry in result.entries] == ["arithmetic"]
+    full = evaluate("random", tier="full", only=["coop-kitchen"], scorecard=False)
+    assert full.entry("coop-kitchen").summary["episodes"] == 32
+
+
+def test_episodes_are_truncated_at_the_entrys_max_steps():
+    result = evaluate("random", only=["babyai-gotolocal"], scorecard=False)
+    assert max(episode.steps for episode in result.entry("babyai-gotolocal").episodes) == 20
 
 
 def test_a_failing_policy_fails_its_episodes_and_the_rest_is_scored():
