@@ -134,7 +134,9 @@ def history_window(messages: Conversation, history: int | None) -> Conversation:
         start += 1
     body = messages[start:]
     roles = [m.get("role") for m in body]
-    alternating = all(role == ("user" if i % 2 == 0 else "assistant") for i, role in enumerate(roles))
+    alternating = all(
+        role == ("user" if i % 2 == 0 else "assistant") for i, role in enumerate(roles)
+    )
     earlier = (len(body) - 3) // 2  # exchanges between the first one and the newest observation
     if not alternating or len(body) % 2 == 0 or earlier <= 0:
         return messages

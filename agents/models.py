@@ -239,7 +239,7 @@ def list_models() -> list[CachedModel]:
 
 
 def load_model(
-    name_or_path: str, *, pull: bool = True, seed: int = 0, **model_kwargs: Any
+    name_or_path: str | os.PathLike[str], *, pull: bool = True, seed: int = 0, **model_kwargs: Any
 ) -> tuple[Any, Any]:
     """Load ``(model, tokenizer)`` from a preset, ``tiny-random``, a folder, a GGUF or a hub name.
 
@@ -254,6 +254,7 @@ def load_model(
     Raises:
         ConfigError: If a preset is not cached and ``pull`` is false.
     """
+    name_or_path = os.fspath(name_or_path)  # a Path from pull_model() works too
     _require_training_stack(f"load the model '{name_or_path}'")
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

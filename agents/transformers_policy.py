@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import replace
@@ -165,7 +166,9 @@ class TransformersPolicy:
         self._last_logits_only: dict[str, int] = {"logits_to_keep": 1} if accepts else {}
 
     @classmethod
-    def from_pretrained(cls, path_or_name: str, **kwargs: Any) -> TransformersPolicy:
+    def from_pretrained(
+        cls, path_or_name: str | os.PathLike[str], **kwargs: Any
+    ) -> TransformersPolicy:
         """Load a model folder, a ``.gguf`` file, a preset name or a hub name (where reachable).
 
         Args:
@@ -177,7 +180,7 @@ class TransformersPolicy:
 
         dtype = resolve_dtype(kwargs.get("dtype"), resolve_device(kwargs.get("device")))
         model, tokenizer = load_model(path_or_name, dtype=dtype)
-        kwargs.setdefault("name", path_or_name)
+        kwargs.setdefault("name", os.fspath(path_or_name))
         return cls(model, tokenizer, **kwargs)
 
     # ------------------------------------------------------------------ the Policy protocol

@@ -45,7 +45,7 @@ def test_info_shows_the_documentation(capsys):
             ["run", "envalign/Arithmetic-v0", "--env-arg", "low=9", "--env-arg", "high=1"],
             "must not exceed",
         ),
-        (["run", "envalign/Arithmetic-v0", "--episodes", "0"], "must be at least 1"),
+        (["run", "envalign/Arithmetic-v0", "--episodes", "0"], "of at least 1, got 0"),
         (["run", "envalign/Arithmetic-v0", "--env-arg", "nonsense"], "KEY=VALUE"),
         (["frobnicate"], "invalid choice"),
     ],
