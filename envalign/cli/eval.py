@@ -56,6 +56,13 @@ def add_commands(subparsers: Any) -> None:
     parser.add_argument(
         "--normalisation", choices=["sum", "token", "word"], help="likelihood score normalisation"
     )
+    parser.add_argument(
+        "--dtype",
+        choices=["auto", "bfloat16", "float32"],
+        default="auto",
+        help="transformers models: auto is bfloat16 on CUDA and on CPUs that compute it natively "
+        "(AVX512-BF16, AMX), else float32",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     compare = parser.add_argument_group("compare")
     compare.add_argument("--alpha", type=float, default=0.05, help="family-wise error (0.05)")
@@ -105,6 +112,8 @@ def run_command(args: argparse.Namespace, policy: str) -> int:
     from envalign.training.eval.table import format_result
 
     out = Path(args.out) if args.out else _default_out(policy, args.suite, args.tier)
+    from envalign.training.eval.runner import eval_dtype
+
     options = {
         name: value
         for name, value in (
@@ -113,6 +122,7 @@ def run_command(args: argparse.Namespace, policy: str) -> int:
         )
         if value is not None
     }
+    options["dtype"] = eval_dtype(args.dtype)  # recorded in results.json's settings
     progress = None if args.quiet else _Progress(_episodes(args.suite, args.tier, args.only))
     try:
         result = evaluate(

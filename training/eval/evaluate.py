@@ -29,6 +29,7 @@ from envalign.training.eval.runner import (
     ProgressLog,
     apply_acting,
     build_streams,
+    cast_policy,
     evaluated_policy,
     play,
 )
@@ -119,10 +120,14 @@ def _play(
 ) -> Iterator[Played]:
     """Play every entry at once; entries that act differently share ticks, not calls."""
     policy_for = evaluated_policy(spec, entries)
+    options = dict(policy_options or {})
+    dtype = options.pop("dtype", None)
     for entry in entries:
         policy = policy_for(entry)
+        if isinstance(spec, str):  # a model loaded here; a policy object keeps its own dtype
+            cast_policy(policy, dtype)
         apply_acting(policy, suite.acting_for(entry), reseed=True)
-        for name, value in (policy_options or {}).items():
+        for name, value in options.items():
             if hasattr(policy, name):
                 setattr(policy, name, value)
     streams = build_streams(suite, tier, entries, policy_for, hashes, done)

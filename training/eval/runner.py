@@ -115,6 +115,33 @@ def evaluated_policy(spec: str | Policy, entries: list[Entry]) -> Callable[[Entr
     return per_entry
 
 
+def eval_dtype(requested: str = "auto") -> str | None:
+    """The dtype to evaluate a transformers model in: ``bfloat16`` where the hardware computes it.
+
+    ``auto`` means bfloat16 on CUDA and on CPUs with native bfloat16 (AVX512-BF16 or AMX: about
+    2x the float32 speed on a 2-core Zen 4, measured in ``benchmarks/RESULTS.md``), else float32.
+    """
+    if requested != "auto":
+        return requested
+    import torch
+
+    if torch.cuda.is_available() or torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return "bfloat16"
+    return "float32"
+
+
+def cast_policy(policy: Policy, dtype: str | None) -> None:
+    """Put a transformers policy's model in ``dtype`` (other policies are left alone)."""
+    model = getattr(policy, "model", None)
+    if dtype is None or model is None or not hasattr(model, "to"):
+        return
+    import torch
+
+    target = {"bfloat16": torch.bfloat16, "float32": torch.float32}[dtype]
+    policy.model = model.to(dtype=target)  # type: ignore[attr-defined]
+    policy.dtype = target  # type: ignore[attr-defined]
+
+
 def apply_acting(policy: Policy, acting: Acting, *, reseed: bool = False) -> None:
     """Set an LLM policy's temperature and reply length (baselines have no sampling).
 

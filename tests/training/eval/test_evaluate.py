@@ -254,3 +254,18 @@ def test_a_langchain_chat_model_is_a_policy_spec(tmp_path, monkeypatch):
     assert entry.summary["failed"] == 0 and entry.summary["scored"] == len(entry.episodes)
     with pytest.raises(ConfigError, match="Cannot import LangChain model"):
         evaluate("langchain:no_such_module:x", only=["arithmetic"], scorecard=False)
+
+
+def test_models_are_evaluated_in_the_dtype_asked_for_and_it_is_recorded(tmp_path):
+    import torch
+
+    from envalign.training.eval.runner import eval_dtype
+
+    assert eval_dtype("float32") == "float32"
+    assert eval_dtype("auto") in ("bfloat16", "float32")
+    args = ["eval", "tiny-random", "--only", "arithmetic", "--quiet", "--dtype", "bfloat16"]
+    assert main([*args, "--out", str(tmp_path / "bf16")]) == 0
+    assert load_result(tmp_path / "bf16").settings["dtype"] == "bfloat16"
+    policy = resolve_policy("tiny-random", "envalign/Arithmetic-v0")
+    evaluate(policy, only=["arithmetic"], scorecard=False, policy_options={"dtype": "bfloat16"})
+    assert next(policy.model.parameters()).dtype == torch.float32, "a policy object keeps its dtype"
