@@ -205,7 +205,9 @@ class UltimatumEnv(TextParallelEnv):
             return None
         if agent == RESPONDER:
             return list(DECISIONS)
-        return [f"OFFER {n}" for n in range(self.pot + 1)] if self.pot <= MAX_LISTED_OFFERS else None
+        return (
+            [f"OFFER {n}" for n in range(self.pot + 1)] if self.pot <= MAX_LISTED_OFFERS else None
+        )
 
     def _observations(self, texts: dict[str, str]) -> dict[str, dict[str, Any]]:
         phase = 0 if self.acting == PROPOSER else 1
