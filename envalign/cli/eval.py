@@ -46,7 +46,7 @@ def add_commands(subparsers: Any) -> None:
     )
     parser.add_argument("--out", metavar="DIR", help="the run's folder (default runs/eval-...)")
     parser.add_argument(
-        "--concurrency", type=_positive, default=64, help="episodes in flight (default 64)"
+        "--concurrency", type=_positive, default=512, help="episodes in flight (default 512)"
     )
     parser.add_argument(
         "--action-selection",
