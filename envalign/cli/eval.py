@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from envalign.cli.run import positive_int
 from envalign.envs.errors import ConfigError
 
 ACTIONS = ("compare", "baselines", "suites")
@@ -46,7 +47,7 @@ def add_commands(subparsers: Any) -> None:
     )
     parser.add_argument("--out", metavar="DIR", help="the run's folder (default runs/eval-...)")
     parser.add_argument(
-        "--concurrency", type=_positive, default=512, help="episodes in flight (default 512)"
+        "--concurrency", type=positive_int, default=512, help="episodes in flight (default 512)"
     )
     parser.add_argument(
         "--action-selection",
@@ -78,16 +79,6 @@ def add_commands(subparsers: Any) -> None:
         "--write", action="store_true", help="baselines: write the suite's baselines file"
     )
     parser.set_defaults(handler=eval_command)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
 
 
 def eval_command(args: argparse.Namespace) -> int:

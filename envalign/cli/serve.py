@@ -6,6 +6,7 @@ import argparse
 import importlib.util
 from typing import Any
 
+from envalign.cli.run import positive_int
 from envalign.errors import DependencyNotInstalled
 
 #: What installs the server's dependencies: OpenEnv itself without its own (it would pull in
@@ -50,7 +51,7 @@ def add_commands(subparsers: Any) -> None:
     )
     serve.add_argument(
         "--max-sessions",
-        type=_positive,
+        type=positive_int,
         default=64,
         metavar="N",
         help="concurrent sessions (default 64); also caps a tool environment's sandboxes",
@@ -87,7 +88,7 @@ def add_commands(subparsers: Any) -> None:
     )
     serve.add_argument(
         "--max-message-bytes",
-        type=_positive,
+        type=positive_int,
         default=1 << 20,
         metavar="N",
         help="largest WebSocket message accepted; a larger one closes its connection with code "
@@ -95,7 +96,7 @@ def add_commands(subparsers: Any) -> None:
     )
     serve.add_argument(
         "--warm-sandboxes",
-        type=_positive,
+        type=positive_int,
         default=2,
         metavar="N",
         help="tool environments: sandboxes started before the first client (default 2)",
@@ -107,13 +108,6 @@ def _port(text: str) -> int:
     value = int(text)
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"must be in 0..65535, got {value}")
-    return value
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
 
 
