@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -345,10 +344,3 @@ class ProgressLog:
             handle.write(record.to_json() + "\n")
             handle.flush()
             os.fsync(handle.fileno())
-
-
-def timed(iterator: Iterator[Played]) -> Iterator[tuple[Played, float]]:
-    """Pair each played episode with the seconds since the run started."""
-    started = time.monotonic()
-    for played in iterator:
-        yield played, time.monotonic() - started
