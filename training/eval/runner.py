@@ -266,7 +266,8 @@ def _act(streams: list[Stream]) -> tuple[dict[int, dict[int, dict[str, Generatio
             policy = stream.policies.get(turn.agent)
             if policy is None:
                 raise ConfigError(stream.host.policy_name(turn.agent))
-            key = (id(policy), stream.acting.model_dump_json())
+            # what apply_acting sets; prompts (history, system) are the host's, not the call's
+            key = (id(policy), f"{stream.acting.temperature}:{stream.acting.max_new_tokens}")
             policies[key] = (policy, stream.acting)
             batches[key].append((number, turn))
     generations: dict[int, dict[int, dict[str, Generation]]] = defaultdict(
